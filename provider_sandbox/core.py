@@ -1,0 +1,524 @@
+"""The provider-independent machinery: clock, configuration, requests and responses, the
+routing table, fault injection, the call log and the HTTP server.
+
+Every piece of mutable state is guarded by ``App.lock`` (one re-entrant lock): the HTTP
+handler threads hold it for the whole of a request except an injected delay, and the
+public methods take it too, so handlers never need to lock anything themselves.
+"""
+import itertools
+import json
+import random
+import re
+import sys
+import threading
+import time
+import traceback
+from collections import deque
+from dataclasses import asdict, dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qsl, urlsplit
+
+MAX_BODY = 10 * 1024 * 1024
+CALL_LOG_SIZE = 10000
+FAULT_SEED = 1234
+# Request fields that hold secrets: the call log shows them as REDACTED, never their value.
+SECRET_FIELDS = frozenset({"code", "code_verifier", "token", "access_token", "refresh_token",
+                           "id_token", "client_secret"})
+REDACTED = "<redacted>"
+
+DEFAULT_CONFIG = {
+    "qbo_access_ttl": 3600,
+    "qbo_refresh_ttl": 8726400,  # what Intuit sends: 101 days
+    "qbo_stale_window": 86400,
+    "xero_access_ttl": 1800,
+    "xero_refresh_ttl": 60 * 86400,
+    "xero_refresh_grace": 1800,
+    "auto_approve": None,
+}
+
+
+def now():
+    """The sandbox clock, in seconds since the epoch: every expiry is computed from it."""
+    return time.time()
+
+
+def validate_config(changes):
+    """Return ``changes`` checked and normalised; raise ValueError on a bad key or value."""
+    clean = {}
+    for key, value in changes.items():
+        if key not in DEFAULT_CONFIG:
+            raise ValueError("unknown setting %r (known: %s)" % (key, ", ".join(DEFAULT_CONFIG)))
+        if key == "auto_approve":
+            clean[key] = _auto_approve(value)
+        elif not _is_number(value) or value < 0:
+            raise ValueError("%s must be a number of seconds >= 0" % key)
+        else:
+            clean[key] = value
+    return clean
+
+
+def _is_number(value, integer=False):
+    return isinstance(value, int if integer else (int, float)) and not isinstance(value, bool)
+
+
+def _auto_approve(value):
+    if value is None:
+        return None
+    if not isinstance(value, dict) or set(value) - {"login", "companies"}:
+        raise ValueError('auto_approve must be None or {"login": ..., "companies": [...]}')
+    login = value.get("login")
+    if not isinstance(login, str) or not login.strip():
+        raise ValueError("auto_approve needs a non-empty login")
+    companies = value.get("companies") or []
+    if not isinstance(companies, list) or not all(isinstance(c, str) for c in companies):
+        raise ValueError("auto_approve companies must be a list of company ids")
+    return {"login": login.strip().lower(), "companies": list(companies)}
+
+
+# -- requests and responses ---------------------------------------------------------------
+
+class BadRequest(Exception):
+    """Malformed input: answered 400 in the provider's error shape."""
+
+
+class Abort(Exception):
+    """Raised by a handler to answer at once with ``response``."""
+
+    def __init__(self, response):
+        super().__init__(response.status)
+        self.response = response
+
+
+class Params:
+    """Decoded ``a=1&b=2`` pairs (a query string or a form body); a repeated name keeps
+    every value."""
+
+    def __init__(self, text):
+        try:
+            self.pairs = parse_qsl(text, keep_blank_values=True, errors="strict")
+        except (UnicodeDecodeError, ValueError) as e:
+            raise BadRequest("malformed parameters") from e
+
+    def get(self, name, default=None):
+        return next((value for key, value in self.pairs if key == name), default)
+
+    def getlist(self, name):
+        return [value for key, value in self.pairs if key == name]
+
+    def first_values(self):
+        values = {}
+        for key, value in self.pairs:
+            values.setdefault(key, value)
+        return values
+
+
+class Request:
+    def __init__(self, method, target, headers, body, host):
+        parts = urlsplit(target)
+        self.method = method
+        self.path = parts.path
+        self.query_string = parts.query
+        self.headers = headers
+        self.body = body
+        self.host = headers.get("Host") or host
+        self.args = {}  # named groups of the matched route
+
+    @property
+    def base_url(self):
+        """This server's URL as the client addressed it (for absolute URLs in answers)."""
+        return "http://" + self.host
+
+    @property
+    def query(self):
+        return Params(self.query_string)
+
+    def text(self):
+        try:
+            return self.body.decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise BadRequest("the body is not UTF-8") from e
+
+    def form(self):
+        content_type = (self.headers.get("Content-Type") or "").lower()
+        if self.body and not content_type.startswith("application/x-www-form-urlencoded"):
+            raise BadRequest("expected an application/x-www-form-urlencoded body")
+        return Params(self.text())
+
+    def json(self):
+        try:
+            return json.loads(self.text())
+        except (ValueError, RecursionError) as e:
+            raise BadRequest("the body is not valid JSON") from e
+
+    def bearer_token(self):
+        scheme, _, token = (self.headers.get("Authorization") or "").partition(" ")
+        return token.strip() if scheme.lower() == "bearer" else None
+
+    def loggable(self):
+        """Query string, tenant, idempotency key and grant type for the call log."""
+        try:
+            query = self.query.first_values()
+        except BadRequest:
+            query = {}
+        try:
+            grant_type = self.form().get("grant_type") if self.method == "POST" else None
+        except BadRequest:
+            grant_type = None
+        return {
+            "query": {k: REDACTED if k in SECRET_FIELDS else v for k, v in query.items()},
+            "grant_type": grant_type,
+            "tenant": self.headers.get("xero-tenant-id"),
+            "idempotency_key": self.headers.get("Idempotency-Key") or query.get("requestid"),
+        }
+
+
+@dataclass
+class Response:
+    status: int
+    body: bytes = b""
+    headers: dict = None
+
+    def __post_init__(self):
+        self.headers = dict(self.headers or {})
+
+
+def json_response(status, data, headers=None):
+    response = Response(status, json.dumps(data).encode(), headers)
+    response.headers["Content-Type"] = "application/json; charset=utf-8"
+    return response
+
+
+def html_response(status, text, headers=None):
+    response = Response(status, text.encode(), headers)
+    response.headers["Content-Type"] = "text/html; charset=utf-8"
+    return response
+
+
+def redirect(location):
+    return Response(302, b"", {"Location": location})
+
+
+class Route:
+    """``pattern`` is a regular expression matched (case-insensitively) against the whole
+    path; its named groups land in ``request.args``. ``kind`` picks the error shape
+    ("api", "oauth" or "page") for bad input and injected faults."""
+
+    def __init__(self, method, pattern, handler, kind="api"):
+        self.method = method
+        self.regex = re.compile(pattern, re.IGNORECASE)
+        self.handler = handler
+        self.kind = kind
+
+
+class Provider:
+    """One provider's routes, seed data and error shapes. ``App`` calls ``reset`` under its
+    lock at start and on every reset; handlers run under the lock too."""
+
+    name = None    # "qbo", "xero": the provider argument of the public API
+    prefix = None  # every path of this provider starts with it
+    label = None
+
+    def __init__(self, app):
+        self.app = app
+
+    def config(self, key):
+        return self.app.config[self.name + "_" + key]
+
+    def reset(self):
+        raise NotImplementedError
+
+    def routes(self):
+        raise NotImplementedError
+
+    def endpoints(self, base_url):
+        """{title: absolute URL} of the main endpoints, for the index page."""
+        raise NotImplementedError
+
+    def companies(self):
+        """[{"id", "name"}] of the seeded companies, the default one first."""
+        raise NotImplementedError
+
+    def error(self, kind, status, detail=None):
+        """A response in this provider's error shape; ``detail`` None = a default text."""
+        raise NotImplementedError
+
+    def decorate(self, request, response):
+        """Add the headers this provider puts on every response (trace ids...)."""
+
+    def expire_access_tokens(self):
+        raise NotImplementedError
+
+    def revoke_all(self):
+        raise NotImplementedError
+
+
+# -- fault injection ----------------------------------------------------------------------
+
+@dataclass
+class Fault:
+    id: int
+    status: int = 500
+    provider: str = None
+    path_contains: str = ""
+    method: str = None
+    times: int = 1
+    rate: float = None
+    retry_after: int = None
+    delay: float = 0.0
+    body: object = None
+
+    def __post_init__(self):
+        def check(ok, message):
+            if not ok:
+                raise ValueError(message)
+        check(self.status is None or (_is_number(self.status, integer=True)
+                                      and 400 <= self.status <= 599),
+              "status must be None or an HTTP error status 400-599")
+        check(isinstance(self.path_contains, str), "path_contains must be a string")
+        check(self.method is None or isinstance(self.method, str),
+              "method must be None or an HTTP method")
+        self.method = self.method.upper() if self.method else None
+        if self.rate is not None:
+            check(_is_number(self.rate) and 0 <= self.rate <= 1,
+                  "rate must be a probability between 0 and 1")
+            self.times = None  # a rate replaces the count
+        check(self.times is None or (_is_number(self.times, integer=True) and self.times > 0),
+              "times must be None or a positive integer")
+        check(self.retry_after is None or (_is_number(self.retry_after, integer=True)
+                                           and self.retry_after >= 0),
+              "retry_after must be None or a whole number of seconds >= 0")
+        check(_is_number(self.delay) and 0 <= self.delay <= 600,
+              "delay must be a number of seconds between 0 and 600")
+        check(self.status is not None or self.delay, "a fault needs a status, a delay or both")
+        try:
+            json.dumps(self.body)
+        except (TypeError, ValueError) as e:
+            raise ValueError("body must be None, a string or JSON-serialisable data") from e
+
+    def applies(self, provider, request, rng):
+        if self.provider not in (None, provider):
+            return False
+        if self.method not in (None, request.method) or self.path_contains not in request.path:
+            return False
+        return self.rate is None or rng.random() < self.rate
+
+
+# -- the application ----------------------------------------------------------------------
+
+class App:
+    """The state and the request dispatcher, without the server (see ``sandbox.Sandbox``)."""
+
+    def __init__(self, provider_classes, verbose=False):
+        self.lock = threading.RLock()
+        self.verbose = verbose
+        self.providers = {cls.name: cls(self) for cls in provider_classes}
+        self.routes = [(p, route) for p in self.providers.values() for route in p.routes()]
+        self.reset()
+
+    def add_routes(self, routes):
+        """Routes outside the providers (control, index): no faults, not logged."""
+        self.routes += [(None, route) for route in routes]
+
+    # -- state ------------------------------------------------------------------------------
+
+    def reset(self):
+        with self.lock:
+            self.config = dict(DEFAULT_CONFIG)
+            self.faults = []
+            self.fault_ids = itertools.count(1)
+            self.rng = random.Random(FAULT_SEED)
+            self.call_log = deque(maxlen=CALL_LOG_SIZE)
+            for provider in self.providers.values():
+                provider.reset()
+
+    def configure(self, **changes):
+        clean = validate_config(changes)
+        with self.lock:
+            self.config.update(clean)
+            return dict(self.config)
+
+    def add_fault(self, status=500, provider=None, path_contains="", method=None, times=1,
+                  rate=None, retry_after=None, delay=0.0, body=None):
+        self.provider_names(provider)
+        with self.lock:
+            fault = Fault(0, status, provider, path_contains, method, times, rate, retry_after,
+                          delay, body)
+            fault.id = next(self.fault_ids)
+            self.faults.append(fault)
+            return fault.id
+
+    def clear_faults(self):
+        with self.lock:
+            self.faults = []
+
+    def calls(self, provider=None, path_contains=None, grant_type=None, method=None):
+        with self.lock:
+            return [dict(call, query=dict(call["query"])) for call in self.call_log
+                    if provider in (None, call["provider"])
+                    and (not path_contains or path_contains in call["path"])
+                    and grant_type in (None, call["grant_type"])
+                    and (method is None or method.upper() == call["method"])]
+
+    def expire_access_tokens(self, provider=None):
+        with self.lock:
+            for name in self.provider_names(provider):
+                self.providers[name].expire_access_tokens()
+
+    def revoke_all(self, provider=None):
+        with self.lock:
+            for name in self.provider_names(provider):
+                self.providers[name].revoke_all()
+
+    def companies(self, provider):
+        if provider not in self.providers:
+            raise ValueError("provider must be one of %s" % ", ".join(self.providers))
+        return self.providers[provider].companies()
+
+    def provider_names(self, provider):
+        if provider is None:
+            return list(self.providers)
+        if provider not in self.providers:
+            raise ValueError("provider must be None or one of %s" % ", ".join(self.providers))
+        return [provider]
+
+    # -- dispatch ---------------------------------------------------------------------------
+
+    def dispatch(self, request):
+        provider = next((p for p in self.providers.values()
+                         if request.path.lower().startswith(p.prefix + "/")), None)
+        route, others = self._match(request)
+        kind = (route or others[0]).kind if route or others else "api"
+        fault = None
+        if provider:
+            with self.lock:
+                fault = next((f for f in self.faults
+                              if f.applies(provider.name, request, self.rng)), None)
+                if fault and fault.times:
+                    fault.times -= 1
+                    if not fault.times:
+                        self.faults.remove(fault)
+            if fault and fault.delay:
+                time.sleep(fault.delay)
+        with self.lock:
+            if fault and fault.status:
+                response = self._fault_response(provider, kind, fault)
+            else:
+                response = self._run(provider, route, others, kind, request)
+            if provider:
+                provider.decorate(request, response)
+                self.call_log.append(dict(
+                    provider=provider.name, method=request.method, path=request.path,
+                    status=response.status, time=now(), fault=bool(fault and fault.status),
+                    **request.loggable()))
+        return response
+
+    def _match(self, request):
+        """(the route, []) or (None, the routes of this path for other methods)."""
+        others = []
+        for _provider, route in self.routes:
+            match = route.regex.fullmatch(request.path)
+            if match and route.method == request.method:
+                request.args = match.groupdict()
+                return route, []
+            if match:
+                others.append(route)
+        return None, others
+
+    def _run(self, provider, route, others, kind, request):
+        if route is None and others:
+            response = self._error(provider, kind, 405, "method not allowed here")
+            response.headers["Allow"] = ", ".join(r.method for r in others)
+            return response
+        if route is None:
+            return self._error(provider, kind, 404, "no such endpoint: %s" % request.path)
+        try:
+            return route.handler(request)
+        except Abort as e:
+            return e.response
+        except BadRequest as e:
+            return self._error(provider, kind, 400, str(e))
+        except Exception:  # a sandbox bug: say so, but answer
+            traceback.print_exc(file=sys.stderr)
+            return self._error(provider, kind, 500, "internal sandbox error")
+
+    @staticmethod
+    def _error(provider, kind, status, detail):
+        if provider is None:
+            return json_response(status, {"error": detail})
+        return provider.error(kind, status, detail)
+
+    @staticmethod
+    def _fault_response(provider, kind, fault):
+        response = provider.error(kind, fault.status)
+        if fault.body is not None:
+            if isinstance(fault.body, str):
+                response.body = fault.body.encode()
+                response.headers["Content-Type"] = "text/plain; charset=utf-8"
+            else:
+                response.body = json.dumps(fault.body).encode()
+                response.headers["Content-Type"] = "application/json; charset=utf-8"
+        if fault.status == 429 or fault.retry_after is not None:
+            response.headers["Retry-After"] = str(
+                60 if fault.retry_after is None else fault.retry_after)
+        return response
+
+    def fault_list(self):
+        with self.lock:
+            return [asdict(fault) for fault in self.faults]
+
+
+# -- the HTTP server ----------------------------------------------------------------------
+
+class _Handler(BaseHTTPRequestHandler):
+    server_version = "ProviderSandbox/1.0"
+    protocol_version = "HTTP/1.1"
+    timeout = 60  # seconds an idle keep-alive connection may hold a thread
+
+    def _handle(self):
+        try:
+            if self.headers.get("Transfer-Encoding"):
+                return self._send(Response(411, b"Content-Length required\n"), close=True)
+            try:
+                length = int(self.headers.get("Content-Length") or 0)
+            except ValueError:
+                length = -1
+            if not 0 <= length <= MAX_BODY:
+                return self._send(Response(400 if length < 0 else 413, b"bad body length\n"),
+                                  close=True)
+            body = self.rfile.read(length)
+            host = "%s:%s" % self.server.server_address[:2]
+            request = Request(self.command, self.path, self.headers, body, host)
+            try:
+                response = self.server.app.dispatch(request)
+            except Exception:  # a sandbox bug outside any handler: still answer
+                traceback.print_exc(file=sys.stderr)
+                response = Response(500, b"internal sandbox error\n")
+            self._send(response)
+        except (BrokenPipeError, ConnectionResetError):  # the client gave up (timeouts)
+            self.close_connection = True
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _handle
+
+    def _send(self, response, close=False):
+        self.send_response(response.status)
+        for name, value in response.headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(response.body)))
+        if close:
+            self.send_header("Connection", "close")
+            self.close_connection = True
+        self.end_headers()
+        self.wfile.write(response.body)
+
+    def log_message(self, fmt, *args):
+        if self.server.app.verbose:
+            super().log_message(fmt, *args)
+
+
+class Server(ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False
+
+    def __init__(self, address, app):
+        self.app = app
+        super().__init__(address, _Handler)

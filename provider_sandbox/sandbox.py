@@ -1,0 +1,98 @@
+"""``Sandbox``: the public API (Python and HTTP under /_sandbox/) around the server."""
+import threading
+
+from . import pages
+from .core import App, BadRequest, Route, Server, html_response, json_response
+from .oauth import LOGINS
+from .qbo import QBO
+from .xero import Xero
+
+CONTROLS = [
+    ("POST", "/_sandbox/reset", "forget every grant, token, connection, fault and call"),
+    ("POST", "/_sandbox/configure", "JSON body = settings to change; answers the settings"),
+    ("GET", "/_sandbox/faults", "the active fault rules"),
+    ("POST", "/_sandbox/faults", "JSON body = add_fault arguments; answers {\"id\"}"),
+    ("DELETE", "/_sandbox/faults", "remove every fault rule"),
+    ("GET", "/_sandbox/calls", "the call log; filters provider, path_contains, grant_type, "
+                               "method"),
+    ("POST", "/_sandbox/expire", "JSON {\"provider\"}: expire the current access tokens"),
+    ("POST", "/_sandbox/revoke_all", "JSON {\"provider\"}: the user disconnects the app"),
+]
+
+
+class Sandbox(App):
+    """Both providers on one local HTTP server.
+
+    >>> sb = Sandbox(port=0).start()   # port 0 = any free port
+    >>> sb.url                         # http://127.0.0.1:<port>
+    """
+
+    def __init__(self, host="127.0.0.1", port=0, verbose=False):
+        super().__init__([QBO, Xero], verbose=verbose)
+        self.add_routes([
+            Route("GET", r"/", self._index),
+            Route("POST", r"/_sandbox/reset", self._control(self.reset)),
+            Route("POST", r"/_sandbox/configure", self._control(self.configure, kwargs=True)),
+            Route("GET", r"/_sandbox/faults", lambda request: json_response(
+                200, self.fault_list())),
+            Route("POST", r"/_sandbox/faults", self._control(
+                lambda **kw: {"id": self.add_fault(**kw)}, kwargs=True)),
+            Route("DELETE", r"/_sandbox/faults", self._control(self.clear_faults)),
+            Route("GET", r"/_sandbox/calls", self._calls),
+            Route("POST", r"/_sandbox/expire", self._control(self.expire_access_tokens,
+                                                              kwargs=True)),
+            Route("POST", r"/_sandbox/revoke_all", self._control(self.revoke_all, kwargs=True)),
+        ])
+        self._server = Server((host, port), self)
+        self._thread = None
+
+    @property
+    def url(self):
+        host, port = self._server.server_address[:2]
+        return "http://%s:%s" % ("127.0.0.1" if host in ("", "0.0.0.0") else host, port)
+
+    def start(self):
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._server.serve_forever,
+                                            kwargs={"poll_interval": 0.1},
+                                            name="provider-sandbox", daemon=True)
+            self._thread.start()
+        return self
+
+    def stop(self):
+        if self._thread is not None:
+            self._server.shutdown()
+            self._thread.join()
+            self._thread = None
+        self._server.server_close()
+
+    # -- HTTP controls ------------------------------------------------------------------------
+
+    @staticmethod
+    def _control(method, kwargs=False):
+        """A POST/DELETE control: JSON object body -> keyword arguments; ValueError -> 400."""
+        def handler(request):
+            args = {}
+            if kwargs and request.body.strip():
+                args = request.json()
+                if not isinstance(args, dict):
+                    raise BadRequest("the body must be a JSON object")
+            try:
+                result = method(**args)
+            except (TypeError, ValueError) as e:
+                raise BadRequest(str(e)) from e
+            return json_response(200, result if result is not None else {"ok": True})
+        return handler
+
+    def _calls(self, request):
+        filters = {k: v for k, v in request.query.first_values().items() if v}
+        try:
+            return json_response(200, self.calls(**filters))
+        except TypeError as e:
+            raise BadRequest(str(e)) from e
+
+    def _index(self, request):
+        providers = [(p.label, p.endpoints(request.base_url), p.companies())
+                     for p in self.providers.values()]
+        return html_response(200, pages.index_page(request.base_url, providers, LOGINS,
+                                                   self.config, CONTROLS, self.fault_list()))
