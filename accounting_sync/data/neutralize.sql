@@ -1,0 +1,22 @@
+-- A copied (staging, test) database must never talk to a live remote company:
+-- forget every token and the app secrets, and stop the scheduled jobs.
+UPDATE accounting_sync_connection
+   SET access_token = NULL,
+       refresh_token = NULL,
+       access_token_expires_at = NULL,
+       refresh_token_expires_at = NULL,
+       oauth_nonce = NULL,
+       oauth_code_verifier = NULL,
+       token_holder_id = NULL,
+       state = CASE WHEN state = 'connected' THEN 'disconnected' ELSE state END;
+
+DELETE FROM ir_config_parameter
+ WHERE key IN ('accounting_sync.qbo_client_secret', 'accounting_sync.xero_client_secret');
+
+UPDATE ir_cron
+   SET active = false
+ WHERE id IN (SELECT res_id FROM ir_model_data
+               WHERE module = 'accounting_sync' AND model = 'ir.cron');
+
+-- Pending authorizations waiting for a confirmation hold tokens too.
+DELETE FROM accounting_sync_connect_wizard;

@@ -1,0 +1,34 @@
+from odoo import api, fields, models
+
+from .accounting_sync_connection import CALLBACK_PATH
+
+
+class ResConfigSettings(models.TransientModel):
+    _inherit = "res.config.settings"
+
+    accounting_sync_qbo_client_id = fields.Char(
+        string="QuickBooks Online Client ID", config_parameter="accounting_sync.qbo_client_id")
+    accounting_sync_qbo_client_secret = fields.Char(
+        string="QuickBooks Online Client Secret", groups="base.group_system",
+        config_parameter="accounting_sync.qbo_client_secret")
+    accounting_sync_xero_client_id = fields.Char(
+        string="Xero Client ID", config_parameter="accounting_sync.xero_client_id")
+    accounting_sync_xero_client_secret = fields.Char(
+        string="Xero Client Secret", groups="base.group_system",
+        config_parameter="accounting_sync.xero_client_secret")
+    accounting_sync_local_url = fields.Char(
+        string="Local Provider Sandbox URL", config_parameter="accounting_sync.local_url",
+        help="Default Sandbox URL of new connections; empty means new connections talk to "
+             "the real providers.")
+    accounting_sync_expiry_warning_days = fields.Integer(
+        string="Warn Before Authorization Expires (days)", default=14,
+        config_parameter="accounting_sync.expiry_warning_days")
+    accounting_sync_redirect_uri = fields.Char(
+        string="Redirect URI", compute="_compute_accounting_sync_redirect_uri",
+        help="Register this exact URI in the Intuit and Xero developer portals.")
+
+    @api.depends("company_id")
+    def _compute_accounting_sync_redirect_uri(self):
+        base_url = self.env["ir.config_parameter"].sudo().get_param("web.base.url") or ""
+        for settings in self:
+            settings.accounting_sync_redirect_uri = base_url.rstrip("/") + CALLBACK_PATH

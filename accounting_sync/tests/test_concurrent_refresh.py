@@ -1,0 +1,123 @@
+"""Two workers refreshing the same connection at once, each with its own database
+connection and transaction: exactly one refresh reaches the provider and no rotated
+refresh token is lost."""
+import threading
+from contextlib import contextmanager
+from datetime import timedelta
+from unittest.mock import patch
+
+import requests
+
+import odoo
+from odoo.modules.registry import DummyRLock, Registry
+from odoo.tests import common, tagged
+
+from ..providers import get_adapter
+from ..providers.base import utcnow
+from .common import QBO_REALM_1, XERO_UK, sandbox
+
+CLIENTS = {
+    "quickbooks_online": ("qbo", "qbo-concurrency-client", QBO_REALM_1),
+    "xero": ("xero", "xero-concurrency-client", XERO_UK),
+}
+
+
+@contextmanager
+def environment():
+    """A new, really separate transaction, committed at the end of the block."""
+    with Registry(common.get_db_name()).cursor() as cr:
+        yield odoo.api.Environment(cr, odoo.SUPERUSER_ID, {})
+
+
+@tagged("post_install", "-at_install")
+class TestConcurrentRefresh(common.BaseCase):
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.sandbox = sandbox()
+        cls.connection_ids = []
+        with environment() as env:
+            ICP = env["ir.config_parameter"]
+            cls.saved_params = {key: ICP.get_param(key) for key in (
+                "accounting_sync.qbo_client_id", "accounting_sync.qbo_client_secret",
+                "accounting_sync.xero_client_id", "accounting_sync.xero_client_secret")}
+
+        def restore():
+            with environment() as env:
+                env["accounting.sync.connection"].browse(cls.connection_ids).exists().unlink()
+                for key, value in cls.saved_params.items():
+                    env["ir.config_parameter"].set_param(key, value or False)
+        cls.addClassCleanup(restore)
+
+    def authorized_tokens(self, provider):
+        """Tokens for a real grant at the sandbox, obtained without Odoo."""
+        _code, client_id, company = CLIENTS[provider]
+        adapter = get_adapter(provider, client_id=client_id, client_secret="s3cret",
+                              environment="local", base_url=self.sandbox.url)
+        self.sandbox.configure(auto_approve={"login": "alice@example.com",
+                                             "companies": [company]})
+        url, verifier = adapter.authorization_url("http://127.0.0.1/cb", "all_accounting", "st")
+        location = requests.get(url, allow_redirects=False, timeout=10).headers["Location"]
+        auth_code = requests.utils.urlparse(location).query.split("code=")[1].split("&")[0]
+        return adapter.exchange_code(auth_code, "http://127.0.0.1/cb", code_verifier=verifier)
+
+    def test_two_workers_one_refresh(self):
+        for provider, (code, client_id, company) in CLIENTS.items():
+            with self.subTest(provider=provider):
+                self.sandbox.reset()
+                tokens = self.authorized_tokens(provider)
+                prefix = "accounting_sync.%s_" % code
+                with environment() as env:
+                    env["ir.config_parameter"].set_param(prefix + "client_id", client_id)
+                    env["ir.config_parameter"].set_param(prefix + "client_secret", "s3cret")
+                    connection = env["accounting.sync.connection"].create({
+                        "name": "Concurrency %s" % provider, "provider": provider,
+                        "environment": "local", "local_url": self.sandbox.url,
+                        "state": "connected", "remote_company_id": company,
+                        "access_token": tokens.access_token,
+                        "refresh_token": tokens.refresh_token,
+                        # expired here, so both workers decide to refresh
+                        "access_token_expires_at": utcnow() - timedelta(seconds=1),
+                        "refresh_token_expires_at": tokens.refresh_expires_at,
+                    })
+                    self.connection_ids.append(connection.id)
+                # Slow the token endpoint so the two refreshes overlap.
+                self.sandbox.add_fault(status=None, delay=0.5, provider=code,
+                                       path_contains="token", times=None)
+                barrier = threading.Barrier(2)
+                results, errors = [], []
+
+                def worker():
+                    try:
+                        with environment() as env:
+                            conn = env["accounting.sync.connection"].browse(connection.id)
+                            self.assertTrue(conn._needs_refresh(conn._token_set()))
+                            barrier.wait(timeout=10)
+                            results.append(conn._get_access_tokens())
+                    except Exception as e:  # noqa: BLE001 - reported below
+                        errors.append(e)
+
+                threads = [threading.Thread(target=worker) for _i in range(2)]
+                # The test runner holds the registry lock while tests run; worker threads
+                # need it to build environments. Odoo's HTTP tests swap in the same dummy
+                # lock for their server threads (Registry.enter_test_mode).
+                with patch.object(Registry, "_lock", DummyRLock()):
+                    for thread in threads:
+                        thread.start()
+                    for thread in threads:
+                        thread.join(timeout=60)
+                self.assertFalse(errors)
+                self.assertEqual(len(results), 2)
+                refreshes = self.sandbox.calls(provider=code, grant_type="refresh_token")
+                self.assertEqual(len(refreshes), 1, "exactly one refresh call")
+                self.assertEqual(results[0].access_token, results[1].access_token)
+                self.sandbox.clear_faults()
+                with environment() as env:
+                    conn = env["accounting.sync.connection"].browse(connection.id)
+                    self.assertEqual(conn.access_token, results[0].access_token)
+                    self.assertNotEqual(conn.refresh_token, tokens.refresh_token)
+                    # The stored (rotated) refresh token is the live one: it refreshes again.
+                    again = conn._get_access_tokens(force_refresh=True)
+                    self.assertNotEqual(again.access_token, results[0].access_token)
+                    self.assertEqual(conn.state, "connected")
