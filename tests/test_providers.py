@@ -9,6 +9,7 @@ from accounting_sync.providers import (
     AuthorizationError,
     ConfigurationError,
     InvalidGrantError,
+    ProviderError,
     ProviderUnavailableError,
     RateLimitError,
     get_adapter,
@@ -213,3 +214,11 @@ def test_logs_never_hold_tokens(sb):
     adapter.company_info(tokens, XERO_UK)
     dump = repr(sb.calls())
     assert tokens.access_token not in dump and tokens.refresh_token not in dump
+
+
+def test_xero_identity_token_for_another_app_is_refused(sb):
+    tokens = xero_tokens(sb, xero(sb))
+    other_app = get_adapter("xero", client_id="another-app", client_secret="x",
+                            environment="local", base_url=sb.url)
+    with pytest.raises(ProviderError, match="identity token is not valid"):
+        other_app.identity(tokens)

@@ -233,7 +233,8 @@ class AccountingSyncConnection(models.Model):
             raise UserError(self.env._(
                 "The authorization gives access to no company. Sign in again and choose one."))
 
-        holder = self.token_holder_id
+        # Only live tokens are held: once the authorization is lost, anyone may reconnect.
+        holder = self.token_holder_id if self.state == "connected" else self.env["res.users"]
         if holder and holder != self.env.user and not self._same_login(identity.login):
             raise UserError(self.env._(
                 "This connection is held by %(holder)s (signed in at %(provider)s as "

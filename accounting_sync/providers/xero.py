@@ -68,8 +68,9 @@ class XeroAdapter(OAuthAdapter):
         try:
             # The token comes straight from the token endpoint over TLS, so its signature
             # need not be checked (OpenID Connect Core 3.1.3.7); its audience must be us.
-            claims = jwt.decode(tokens.id_token, options={"verify_signature": False},
-                                audience=self.client_id, algorithms=["RS256", "HS256"])
+            claims = jwt.decode(tokens.id_token, audience=self.client_id,
+                                algorithms=["RS256", "HS256"],
+                                options={"verify_signature": False, "verify_aud": True})
         except jwt.PyJWTError as e:
             raise ProviderError("Xero's identity token is not valid: %s" % e) from e
         return RemoteIdentity(subject=claims.get("xero_userid") or claims.get("sub"),

@@ -161,6 +161,17 @@ class TestConnect(AccountingSyncCase):
         self.assertConnected(connection, QBO_REALM_1, "Sandbox Company US 1", self.admin_b,
                              "bob@example.com")
 
+    def test_a_lost_authorization_is_not_held(self):
+        """Once the tokens are dead (needs reconnect), anyone may reconnect with any login."""
+        connection = self.create_connection("quickbooks_online")
+        self.connect(connection, self.admin_a, "alice@example.com")
+        self.sandbox.revoke_all()
+        connection.with_user(self.admin_a).action_test_connection()
+        self.assertEqual(connection.state, "needs_reconnect")
+        self.connect(connection, self.admin_b, "bob@example.com")
+        self.assertConnected(connection, QBO_REALM_1, "Sandbox Company US 1", self.admin_b,
+                             "bob@example.com")
+
     def test_repoint_needs_an_explicit_confirmation(self):
         connection = self.create_connection("quickbooks_online")
         self.connect(connection, self.admin_a, "alice@example.com", [QBO_REALM_1])

@@ -37,11 +37,12 @@ class AccountingSyncConnectWizard(models.TransientModel):
     access_token_expires_at = fields.Datetime(groups="base.group_system")
     refresh_token_expires_at = fields.Datetime(groups="base.group_system")
 
-    @api.depends("current_holder_id")
+    @api.depends("current_holder_id", "connection_id.state")
     def _compute_takeover(self):
         for wizard in self:
             holder = wizard.current_holder_id
-            wizard.takeover = bool(holder and holder != self.env.user)
+            wizard.takeover = bool(holder and holder != self.env.user
+                                   and wizard.connection_id.state == "connected")
 
     @api.depends("company_line_id", "current_remote_company_id")
     def _compute_repoint(self):
