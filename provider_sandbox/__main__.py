@@ -1,4 +1,5 @@
-"""python3 -m provider_sandbox [--host H] [--port P] [--auto-approve LOGIN] [--verbose] ..."""
+"""python3 -m provider_sandbox [--host H] [--port P] [--auto-approve LOGIN] [--rate-limits]
+[--time-scale F] [--verbose] ..."""
 import argparse
 import threading
 
@@ -29,6 +30,10 @@ def main(argv=None):
     for option, setting in TTL_OPTIONS.items():
         parser.add_argument(option, dest=setting, type=int, metavar="SECONDS",
                             help="default %s" % DEFAULT_CONFIG[setting])
+    parser.add_argument("--rate-limits", action="store_true",
+                        help="enforce the providers' published rate limits (429 when reached)")
+    parser.add_argument("--time-scale", type=float, metavar="FACTOR",
+                        help="rate-limit windows last 1/FACTOR of their real length (default 1)")
     parser.add_argument("--verbose", action="store_true", help="log every request to stderr")
     args = parser.parse_args(argv)
 
@@ -36,6 +41,10 @@ def main(argv=None):
     settings = {s: getattr(args, s) for s in TTL_OPTIONS.values() if getattr(args, s) is not None}
     if args.auto_approve:
         settings["auto_approve"] = {"login": args.auto_approve}
+    if args.rate_limits:
+        settings["rate_limits"] = True
+    if args.time_scale is not None:
+        settings["time_scale"] = args.time_scale
     try:
         sandbox.configure(**settings)
     except ValueError as e:

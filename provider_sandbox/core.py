@@ -34,6 +34,8 @@ DEFAULT_CONFIG = {
     "xero_refresh_ttl": 60 * 86400,
     "xero_refresh_grace": 1800,
     "auto_approve": None,
+    "rate_limits": False,  # enforce the providers' published rate limits (limits.py)
+    "time_scale": 1.0,     # a limit's "minute" lasts 60 / time_scale real seconds
 }
 
 
@@ -50,6 +52,14 @@ def validate_config(changes):
             raise ValueError("unknown setting %r (known: %s)" % (key, ", ".join(DEFAULT_CONFIG)))
         if key == "auto_approve":
             clean[key] = _auto_approve(value)
+        elif key == "rate_limits":
+            if not isinstance(value, bool):
+                raise ValueError("rate_limits must be true or false")
+            clean[key] = value
+        elif key == "time_scale":
+            if not _is_number(value) or not 0 < value < float("inf"):
+                raise ValueError("time_scale must be a number > 0")
+            clean[key] = float(value)
         elif not _is_number(value) or value < 0:
             raise ValueError("%s must be a number of seconds >= 0" % key)
         else:
@@ -245,6 +255,12 @@ class Provider:
     def decorate(self, request, response):
         """Add the headers this provider puts on every response (trace ids...)."""
 
+    def enter(self, request):
+        """A request of this provider arrives (before any injected delay), under the lock."""
+
+    def leave(self, request):
+        """That request has been answered, under the lock."""
+
     def expire_access_tokens(self):
         raise NotImplementedError
 
@@ -388,6 +404,17 @@ class App:
                          if request.path.lower().startswith(p.prefix + "/")), None)
         route, others = self._match(request)
         kind = (route or others[0]).kind if route or others else "api"
+        if provider:
+            with self.lock:
+                provider.enter(request)
+        try:
+            return self._respond(provider, route, others, kind, request)
+        finally:
+            if provider:
+                with self.lock:
+                    provider.leave(request)
+
+    def _respond(self, provider, route, others, kind, request):
         fault = None
         if provider:
             with self.lock:
@@ -473,6 +500,9 @@ class _Handler(BaseHTTPRequestHandler):
     server_version = "ProviderSandbox/1.0"
     protocol_version = "HTTP/1.1"
     timeout = 60  # seconds an idle keep-alive connection may hold a thread
+    # headers and body are two writes: without TCP_NODELAY a keep-alive client (requests
+    # sessions, urllib3 pools) waits ~40 ms for the delayed ACK on every answer
+    disable_nagle_algorithm = True
 
     def _handle(self):
         try:

@@ -1,11 +1,13 @@
 """QuickBooks Online (Intuit) under /qbo: discovery, OAuth 2.0 with rotating refresh tokens,
-userinfo, and the v3 accounting API (CompanyInfo so far)."""
+userinfo, and the v3 accounting API (CompanyInfo here; the entities, query and batch in
+qbo_accounting.py; the rate limits in limits.py)."""
 import re
 import time
 import uuid
 from http import HTTPStatus
 
 from .core import Abort, Response, Route, json_response, now
+from .limits import QBO_CONCURRENT, QBO_LIMITS, Limiter
 from .oauth import OAuthError, OAuthProvider, oauth_error_response, person_names
 
 COMPANIES = {"9341453050000001": "Sandbox Company US 1",
@@ -44,6 +46,18 @@ class QBO(OAuthProvider):
     label = "QuickBooks Online"
     reuse_window = "stale_window"
 
+    def __init__(self, app):
+        from .qbo_accounting import QBOAccounting  # it imports this module
+        super().__init__(app)
+        self.accounting = QBOAccounting(self)
+        self.limiter = Limiter(QBO_LIMITS, QBO_CONCURRENT)
+
+    def reset(self):
+        super().reset()
+        self.accounting.reset()
+        self.limiter.reset()
+        self.api_calls = {}  # realm -> API calls received
+
     def routes(self):
         company = r"/qbo/v3/company/(?P<realm>[^/]+)"
         return [
@@ -55,9 +69,7 @@ class QBO(OAuthProvider):
             Route("POST", r"/qbo/v2/oauth2/tokens/revoke", self.revocation, "oauth"),
             Route("GET", r"/qbo/v1/openid_connect/userinfo", self.userinfo),
             Route("GET", company + r"/companyinfo/(?P<id>[^/]+)", self.company_info),
-            Route("GET", company + r"/query", self.query),
-            Route("POST", company + r"/query", self.query),
-        ]
+        ] + self.accounting.routes()
 
     def endpoints(self, base_url):
         root = base_url + "/qbo"
@@ -105,6 +117,44 @@ class QBO(OAuthProvider):
 
     def decorate(self, request, response):
         response.headers["intuit_tid"] = "1-%08x-%s" % (int(now()), uuid.uuid4().hex[:24])
+
+    @staticmethod
+    def api_realm(request):
+        """The realm of an accounting API path, else None."""
+        match = re.match(r"/qbo/v3/company/([^/]+)/", request.path, re.I)
+        return match.group(1) if match else None
+
+    def enter(self, request):
+        realm = self.api_realm(request)
+        if realm is not None:
+            self.api_calls[realm] = self.api_calls.get(realm, 0) + 1
+            self.limiter.enter(realm)
+
+    def leave(self, request):
+        realm = self.api_realm(request)
+        if realm is not None:
+            self.limiter.leave(realm)
+
+    def throttle(self, request, realm, client_id):
+        """Count the call against the realm's limits; 429 ThrottleExceeded when one is
+        reached and ``rate_limits`` is on."""
+        scale = self.app.config["time_scale"]
+        kind = "batch" if request.path.lower().rstrip("/").endswith("/batch") else None
+        refused = self.limiter.admit(realm, client_id, now(), scale,
+                                     self.app.config["rate_limits"], kind)
+        if refused:
+            what = {"concurrent": "%d concurrent requests" % QBO_CONCURRENT}.get(
+                refused.problem) or "%d %srequests per %s" % (
+                refused.limit.count, "batch " if refused.problem == "batch" else "",
+                "second" if refused.problem == "second" else "minute")
+            response = json_response(429, {"Fault": {"Error": [{
+                "Message": "message=ThrottleExceeded; errorCode=003001; statusCode=429",
+                "Detail": "The request limit of %s for realm %s was reached (sandbox "
+                          "time_scale %g); retry after %.3f s" % (what, realm, scale,
+                                                                  refused.wait),
+                "code": "3001"}], "type": "ThrottleExceeded"}, "time": qbo_time()},
+                refused.headers())
+            raise Abort(response)
 
     # -- OAuth --------------------------------------------------------------------------------
 
@@ -173,6 +223,7 @@ class QBO(OAuthProvider):
         if not (request.query.get("minorversion") or "").isdigit():
             raise Abort(self.error("api", 400, "minorversion is required (the sandbox insists "
                                                "on it, e.g. ?minorversion=75)"))
+        self.throttle(request, realm, grant.client_id)
         return realm
 
     def company_info(self, request):
@@ -189,20 +240,3 @@ class QBO(OAuthProvider):
                 "CompanyName": name, "LegalName": name + " LLC", "Country": "USA",
                 "Email": {"Address": "noreply+%s@example.com" % realm},
                 "MetaData": {"CreateTime": SEED_TIME, "LastUpdatedTime": SEED_TIME}}
-
-    def query(self, request):
-        """``select * from <Entity> ...``: GET ?query= or POST with the query as the body
-        (python-quickbooks posts it)."""
-        realm = self.realm(request)
-        text = request.query.get("query") if request.method == "GET" else request.text()
-        match = re.fullmatch(r"\s*select\s+\*\s+from\s+(\w+)\b.*", text or "", re.I | re.S)
-        queryable = {"companyinfo": ("CompanyInfo", self.company_data)}
-        if not match or match.group(1).lower() not in queryable:
-            raise Abort(fault_response(400, "4000", "Error parsing query",
-                                       "QueryParserError: the sandbox answers only "
-                                       "'select * from CompanyInfo'", "ValidationFault"))
-        entity, rows_of = queryable[match.group(1).lower()]
-        rows = [rows_of(realm)]
-        return json_response(200, {"QueryResponse": {entity: rows, "startPosition": 1,
-                                                     "maxResults": len(rows)},
-                                   "time": qbo_time()})

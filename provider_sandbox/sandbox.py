@@ -17,6 +17,10 @@ CONTROLS = [
                                "method"),
     ("POST", "/_sandbox/expire", "JSON {\"provider\"}: expire the current access tokens"),
     ("POST", "/_sandbox/revoke_all", "JSON {\"provider\"}: the user disconnects the app"),
+    ("GET", "/_sandbox/records", "provider, resource, company: the stored accounting records"),
+    ("POST", "/_sandbox/seed", "JSON {\"provider\", \"resource\", \"record\", \"company\"}: "
+                               "store a record as if made remotely; answers it"),
+    ("GET", "/_sandbox/api_calls", "provider, company: {\"count\"} of API calls received"),
 ]
 
 
@@ -42,6 +46,10 @@ class Sandbox(App):
             Route("POST", r"/_sandbox/expire", self._control(self.expire_access_tokens,
                                                               kwargs=True)),
             Route("POST", r"/_sandbox/revoke_all", self._control(self.revoke_all, kwargs=True)),
+            Route("GET", r"/_sandbox/records", self._query_control(self.records)),
+            Route("POST", r"/_sandbox/seed", self._control(self.seed, kwargs=True)),
+            Route("GET", r"/_sandbox/api_calls", self._query_control(
+                lambda **kw: {"count": self.api_calls(**kw)})),
         ])
         self._server = Server((host, port), self)
         self._thread = None
@@ -66,6 +74,33 @@ class Sandbox(App):
             self._thread = None
         self._server.server_close()
 
+    # -- accounting state -----------------------------------------------------------------------
+
+    def _accounting(self, provider):
+        if provider not in self.providers:
+            raise ValueError("provider must be one of %s" % ", ".join(self.providers))
+        return self.providers[provider].accounting
+
+    def records(self, provider, resource, company=None):
+        """Deep copies of the stored records of one resource (QBO entity "Invoice", Xero
+        resource "Invoices") of one company (default: the provider's first)."""
+        with self.lock:
+            return self._accounting(provider).records(resource, company)
+
+    def seed(self, provider, resource, record, company=None):
+        """Store ``record`` as if someone had created it in the remote company (validated
+        like an API create); answers it with its ids, versions and computed fields."""
+        with self.lock:
+            return self._accounting(provider).seed(resource, record, company)
+
+    def api_calls(self, provider=None, company=None):
+        """How many accounting API calls (not OAuth or identity calls) the sandbox received,
+        a batch counting as one; ``company`` a QBO realm or a Xero tenant."""
+        with self.lock:
+            return sum(count for name in self.provider_names(provider)
+                       for key, count in self.providers[name].api_calls.items()
+                       if company in (None, key))
+
     # -- HTTP controls ------------------------------------------------------------------------
 
     @staticmethod
@@ -82,6 +117,17 @@ class Sandbox(App):
             except (TypeError, ValueError) as e:
                 raise BadRequest(str(e)) from e
             return json_response(200, result if result is not None else {"ok": True})
+        return handler
+
+    @staticmethod
+    def _query_control(method):
+        """A GET control: query parameters -> keyword arguments; ValueError -> 400."""
+        def handler(request):
+            try:
+                return json_response(200, method(**{
+                    k: v for k, v in request.query.first_values().items() if v}))
+            except (TypeError, ValueError) as e:
+                raise BadRequest(str(e)) from e
         return handler
 
     def _calls(self, request):

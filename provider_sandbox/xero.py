@@ -1,11 +1,13 @@
 """Xero under /xero: OAuth 2.0 (PKCE, single-use refresh tokens with a grace period), the
-connections (tenants) API, and the accounting API (Organisation so far)."""
+connections (tenants) API, and the accounting API (Organisation here; the other resources in
+xero_accounting.py; the rate limits in limits.py)."""
 import time
 import uuid
 from dataclasses import dataclass
 from http import HTTPStatus
 
 from .core import Abort, Response, Route, json_response, now
+from .limits import XERO_CONCURRENT, XERO_LIMITS, Limiter
 from .oauth import OAuthError, OAuthProvider, oauth_error_response, person_names
 
 ORGANISATIONS = {
@@ -24,8 +26,6 @@ SEED_TIME = 1700000000
 RETIRED_SCOPES = ("accounting.transactions", "accounting.transactions.read",
                   "accounting.reports.read")
 WWW_AUTHENTICATE = 'Bearer error="invalid_token"'
-# Xero's published limits, reported in the X-*Limit-Remaining headers (not enforced)
-DAY_LIMIT, MINUTE_LIMIT, APP_MINUTE_LIMIT = 5000, 60, 10000
 
 
 def ms_date(t):
@@ -65,9 +65,18 @@ class Xero(OAuthProvider):
     multiple_companies = True
     reuse_window = "refresh_grace"
 
+    def __init__(self, app):
+        from .xero_accounting import XeroAccounting  # it imports this module
+        super().__init__(app)
+        self.accounting = XeroAccounting(self)
+        self.limiter = Limiter(XERO_LIMITS, XERO_CONCURRENT)
+
     def reset(self):
         super().reset()
         self.connections = {}  # id -> Connection
+        self.accounting.reset()
+        self.limiter.reset()
+        self.api_calls = {}  # tenant -> API calls received
 
     def routes(self):
         return [
@@ -78,7 +87,7 @@ class Xero(OAuthProvider):
             Route("GET", r"/xero/connections", self.list_connections),
             Route("DELETE", r"/xero/connections/(?P<id>[^/]+)", self.delete_connection),
             Route("GET", r"/xero/api\.xro/2\.0/Organisation", self.organisation),
-        ]
+        ] + self.accounting.routes()
 
     def endpoints(self, base_url):
         root = base_url + "/xero"
@@ -120,20 +129,48 @@ class Xero(OAuthProvider):
 
     def decorate(self, request, response):
         response.headers["Xero-Correlation-Id"] = str(uuid.uuid4())
-        tenant = request.headers.get("xero-tenant-id")
-        if not tenant or not request.path.lower().startswith("/xero/api.xro/"):
+        tenant = self.api_tenant(request)
+        if tenant is None:
             return
-        t = now()
-        calls = [c for c in self.app.call_log
-                 if c["provider"] == self.name and c["tenant"] and c["time"] > t - 86400]
-        minute = [c for c in calls if c["time"] > t - 60]
+        t, scale = now(), self.app.config["time_scale"]
+        remaining = self.limiter.remaining
         response.headers.update({
-            "X-DayLimit-Remaining": str(max(0, DAY_LIMIT - 1 - sum(
-                c["tenant"] == tenant for c in calls))),
-            "X-MinLimit-Remaining": str(max(0, MINUTE_LIMIT - 1 - sum(
-                c["tenant"] == tenant for c in minute))),
-            "X-AppMinLimit-Remaining": str(max(0, APP_MINUTE_LIMIT - 1 - len(minute))),
+            "X-DayLimit-Remaining": str(remaining("day", tenant, t, scale)),
+            "X-MinLimit-Remaining": str(remaining("minute", tenant, t, scale)),
+            "X-AppMinLimit-Remaining": str(remaining(
+                "appminute", getattr(request, "client_id", None), t, scale)),
         })
+
+    @staticmethod
+    def api_tenant(request):
+        """The xero-tenant-id of an accounting API request, else None."""
+        if not request.path.lower().startswith("/xero/api.xro/"):
+            return None
+        return request.headers.get("xero-tenant-id") or None
+
+    def enter(self, request):
+        tenant = self.api_tenant(request)
+        if tenant is not None:
+            self.api_calls[tenant] = self.api_calls.get(tenant, 0) + 1
+            self.limiter.enter(tenant)
+
+    def leave(self, request):
+        tenant = self.api_tenant(request)
+        if tenant is not None:
+            self.limiter.leave(tenant)
+
+    def throttle(self, request, tenant, client_id):
+        """Count the call against the tenant's and the app's limits; 429 with Retry-After
+        and X-Rate-Limit-Problem when one is reached and ``rate_limits`` is on."""
+        scale = self.app.config["time_scale"]
+        refused = self.limiter.admit(tenant, client_id, now(), scale,
+                                     self.app.config["rate_limits"])
+        if refused:
+            problem_name = refused.problem
+            headers = dict(refused.headers(), **{"X-Rate-Limit-Problem": problem_name})
+            raise Abort(problem(429, "You've exceeded the per %s rate limit" % problem_name
+                                if problem_name != "concurrent" else
+                                "You've exceeded the concurrent request limit", headers))
 
     # -- OAuth --------------------------------------------------------------------------------
 
@@ -230,6 +267,8 @@ class Xero(OAuthProvider):
         tenant = request.headers.get("xero-tenant-id")
         if not self._connection(grant, tenant):
             raise Abort(self.error("api", 403))
+        request.client_id = grant.client_id
+        self.throttle(request, tenant, grant.client_id)
         return tenant
 
     def organisation(self, request):
