@@ -6,13 +6,14 @@ from quickbooks import exceptions as qb_exceptions
 from quickbooks.objects.company_info import CompanyInfo
 import requests
 
-from .base import OAuthAdapter, RemoteCompany, RemoteIdentity
+from .base import OAuthAdapter, RemoteCompany, RemoteIdentity, _retry_after
 from .errors import (
     AuthorizationError,
     ProviderError,
     ProviderUnavailableError,
     RateLimitError,
 )
+from .quickbooks_online_sync import QboWriter
 
 MINOR_VERSION = 75
 ACCOUNTING_SCOPE = "com.intuit.quickbooks.accounting"
@@ -105,6 +106,30 @@ class QuickBooksOnlineAdapter(OAuthAdapter):
         return RemoteCompany(id=str(company_id), name=info.CompanyName,
                              country=getattr(info, "Country", None))
 
+    # -- the books: chart and writes (rules in quickbooks_online_sync) ------------------------
+
+    def fetch_chart(self, tokens, company_id):
+        """The realm's accounts (Bank and Undeposited Funds are ``is_bank``), tax codes (with
+        the sum of their sales rates), country and home currency."""
+        return self._writer(tokens, company_id).lookups.chart()
+
+    def push(self, tokens, company_id, records):
+        """Create or update ``records`` (one kind); one WriteResult per record, same order."""
+        if not records:
+            return []
+        return self._writer(tokens, company_id).push(records)
+
+    def void(self, tokens, company_id, kind, remote_id, remote_version=None):
+        """Void (or, where QBO has no void, delete) a document, payment or journal entry."""
+        return self._writer(tokens, company_id).void(kind, remote_id, remote_version)
+
+    def deactivate(self, tokens, company_id, kind, remote_id, remote_version=None):
+        """Make a customer, vendor or item inactive."""
+        return self._writer(tokens, company_id).deactivate(kind, remote_id, remote_version)
+
+    def _writer(self, tokens, company_id):
+        return QboWriter(self, self.client(tokens, company_id))
+
     # -- the API client ----------------------------------------------------------------------
 
     def client(self, tokens, realm_id):
@@ -142,7 +167,7 @@ class QuickBooksOnlineAdapter(OAuthAdapter):
                 status=403, request_id=request_id)
         if status == 429:
             return RateLimitError("QuickBooks Online is throttling requests.",
-                                  retry_after=int(response.headers.get("Retry-After") or 60),
+                                  retry_after=_retry_after(response),
                                   code=code, status=429, request_id=request_id)
         if status and status >= 500:
             return ProviderUnavailableError(

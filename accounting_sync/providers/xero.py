@@ -10,8 +10,9 @@ from xero_python.api_client.oauth2 import OAuth2Token
 from xero_python.exceptions import ApiException, OAuth2Error
 from xero_python.identity import IdentityApi
 
-from .base import OAuthAdapter, RemoteCompany, RemoteIdentity
+from .base import OAuthAdapter, RemoteCompany, RemoteIdentity, _retry_after
 from .errors import AuthorizationError, ProviderError, ProviderUnavailableError, RateLimitError
+from .xero_sync import XeroWriter
 
 BASE_SCOPES = ["offline_access", "openid", "email", "profile"]
 # Granular scopes: apps created since March 2026 may not ask for accounting.transactions.
@@ -97,6 +98,30 @@ class XeroAdapter(OAuthAdapter):
             connection_id = matches[0].connection_id
         self._api_call(self.identity_api(tokens).delete_connection, connection_id)
 
+    # -- the books: chart and writes (rules in xero_sync) ------------------------------------
+
+    def fetch_chart(self, tokens, company_id):
+        """The organisation's accounts (id = Code, else AccountID; BANK accounts and those
+        taking payments are ``is_bank``), tax rates (id = TaxType), country and currency."""
+        return self._writer(tokens, company_id).lookups.chart()
+
+    def push(self, tokens, company_id, records):
+        """Create or update ``records`` (one kind); one WriteResult per record, same order."""
+        if not records:
+            return []
+        return self._writer(tokens, company_id).push(records)
+
+    def void(self, tokens, company_id, kind, remote_id, remote_version=None):
+        """Void or delete a document, payment (comma-joined ids) or manual journal."""
+        return self._writer(tokens, company_id).void(kind, remote_id, remote_version)
+
+    def deactivate(self, tokens, company_id, kind, remote_id, remote_version=None):
+        """Archive a contact, delete an item."""
+        return self._writer(tokens, company_id).deactivate(kind, remote_id, remote_version)
+
+    def _writer(self, tokens, company_id):
+        return XeroWriter(self, self.accounting_api(tokens), company_id)
+
     # -- the API client ----------------------------------------------------------------------
 
     def api_client(self, tokens):
@@ -106,6 +131,9 @@ class XeroAdapter(OAuthAdapter):
             Configuration(oauth2_token=OAuth2Token(client_id=self.client_id,
                                                    client_secret=self.client_secret)),
             pool_threads=1)
+        # urllib3 would otherwise sleep Retry-After (hours, for the daily limit) and retry a
+        # throttled GET by itself; a 429 must reach us as a RateLimitError instead.
+        client.rest_client.pool_manager.connection_pool_kw["retries"] = False
         expires_at = (tokens.expires_at.replace(tzinfo=timezone.utc).timestamp()
                       if tokens.expires_at else None)
         token = {
@@ -128,7 +156,8 @@ class XeroAdapter(OAuthAdapter):
 
     def _api_call(self, func, *args, **kwargs):
         try:
-            return func(*args, _request_timeout=self.timeout, **kwargs)
+            # A (connect, read) pair: xero-python ignores a lone float timeout.
+            return func(*args, _request_timeout=(self.timeout, self.timeout), **kwargs)
         except ApiException as e:
             raise self._translate(e) from e
         except OAuth2Error as e:
@@ -152,7 +181,7 @@ class XeroAdapter(OAuthAdapter):
         if status == 429:
             return RateLimitError("Xero is throttling requests (%s limit)."
                                   % (headers.get("X-Rate-Limit-Problem") or "rate"),
-                                  retry_after=int(headers.get("Retry-After") or 60),
+                                  retry_after=_retry_after(headers),
                                   status=429, request_id=request_id)
         if status and status >= 500:
             return ProviderUnavailableError("Xero is unavailable (HTTP %s)." % status,

@@ -1,0 +1,200 @@
+"""What the sync engine hands the adapters: provider-neutral records, and what comes back.
+
+The Odoo side turns invoices, partners, products... into these plain objects (amounts as
+Decimal, dates as ``datetime.date``, references to remote records as :class:`Ref`); each
+adapter turns them into its provider's payloads. Nothing here imports odoo.
+"""
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+# Record kinds, in dependency order: a record only references kinds listed before it.
+PARTY_KINDS = ("customer", "vendor")
+PRODUCT_KINDS = ("product",)
+DOCUMENT_KINDS = ("invoice", "credit_note", "bill", "vendor_credit")
+PAYMENT_KINDS = ("customer_payment", "vendor_payment")
+JOURNAL_KINDS = ("journal_entry",)
+KINDS = PARTY_KINDS + PRODUCT_KINDS + DOCUMENT_KINDS + PAYMENT_KINDS + JOURNAL_KINDS
+
+
+@dataclass
+class Ref:
+    """A record in the remote company: its id, and its name where the provider wants one."""
+
+    id: str
+    name: str = None
+
+
+@dataclass
+class RemoteAccount:
+    id: str
+    name: str
+    code: str = None
+    type: str = None          # QBO AccountType / Xero Type, as the provider says it
+    active: bool = True
+    is_bank: bool = False     # may receive or pay money (payments' deposit account)
+
+
+@dataclass
+class RemoteTax:
+    id: str                   # QBO TaxCode id / Xero TaxType
+    name: str
+    rate: Decimal = None      # percent, when the provider says it
+    active: bool = True
+
+
+@dataclass
+class Chart:
+    """The remote company's chart of accounts and taxes, for mapping."""
+
+    accounts: list = field(default_factory=list)
+    taxes: list = field(default_factory=list)
+    country: str = None
+    currency: str = None
+
+
+@dataclass
+class Address:
+    street: str = None
+    street2: str = None
+    city: str = None
+    zip: str = None
+    state: str = None
+    country_code: str = None  # ISO 3166 alpha-2
+
+
+@dataclass
+class Party:
+    """A customer or a vendor (QBO Customer / Vendor, Xero Contact)."""
+
+    key: str                  # idempotency key: stable for this binding and payload version
+    kind: str                 # "customer" or "vendor"
+    name: str
+    email: str = None
+    phone: str = None
+    vat: str = None
+    company_name: str = None
+    currency: str = None
+    address: Address = None
+    remote_id: str = None     # set when updating
+    remote_version: str = None  # QBO SyncToken when updating
+
+
+@dataclass
+class Product:
+    """QBO Item (Service or NonInventory) / Xero Item."""
+
+    key: str
+    name: str
+    code: str = None          # SKU / Xero Code (required by Xero: fall back to the name)
+    description: str = None
+    sale_price: Decimal = None
+    purchase_price: Decimal = None
+    income_account: Ref = None
+    expense_account: Ref = None
+    service: bool = True
+    remote_id: str = None
+    remote_version: str = None
+
+
+@dataclass
+class Line:
+    description: str
+    quantity: Decimal
+    unit_price: Decimal
+    amount: Decimal           # net of tax, = quantity * unit_price less discount, rounded
+    account: Ref              # income account (sales) / expense account (purchases)
+    tax: Ref = None           # QBO TaxCode / Xero TaxType
+    tax_amount: Decimal = Decimal("0")
+    item: Ref = None
+    discount_percent: Decimal = None
+
+
+@dataclass
+class Document:
+    """An invoice, a customer credit note, a vendor bill or a vendor refund."""
+
+    key: str
+    kind: str                 # one of DOCUMENT_KINDS
+    number: str               # Odoo's number: QBO DocNumber / Xero InvoiceNumber or Reference
+    date: date
+    party: Ref
+    currency: str
+    lines: list               # of Line
+    amount_untaxed: Decimal
+    amount_tax: Decimal
+    amount_total: Decimal
+    due_date: date = None
+    exchange_rate: Decimal = None   # units of company currency per unit of document currency
+    reference: str = None
+    remote_id: str = None
+    remote_version: str = None
+
+
+@dataclass
+class Allocation:
+    """Part of a payment applied to one document."""
+
+    document: Ref
+    document_kind: str        # one of DOCUMENT_KINDS
+    amount: Decimal
+
+
+@dataclass
+class Payment:
+    """A customer payment (QBO Payment) or a vendor payment (QBO BillPayment); Xero
+    Payment, one per allocated document."""
+
+    key: str
+    kind: str                 # "customer_payment" or "vendor_payment"
+    date: date
+    party: Ref
+    amount: Decimal
+    currency: str
+    account: Ref              # bank / deposit account
+    allocations: list         # of Allocation
+    exchange_rate: Decimal = None
+    reference: str = None
+    remote_id: str = None
+    remote_version: str = None
+
+
+@dataclass
+class JournalLine:
+    account: Ref
+    debit: Decimal = Decimal("0")
+    credit: Decimal = Decimal("0")
+    description: str = None
+    party: Ref = None
+    tax: Ref = None
+
+
+@dataclass
+class JournalEntry:
+    """A miscellaneous journal entry: QBO JournalEntry / Xero ManualJournal."""
+
+    key: str
+    kind: str                 # "journal_entry"
+    date: date
+    number: str
+    lines: list               # of JournalLine, balanced
+    currency: str = None
+    exchange_rate: Decimal = None
+    narration: str = None
+    remote_id: str = None
+    remote_version: str = None
+
+
+@dataclass
+class WriteResult:
+    """The outcome of writing one record. ``error`` is a ProviderError (with ``code`` the
+    provider's own, e.g. QBO "6240" or a Xero validation message) when ``ok`` is False."""
+
+    key: str
+    ok: bool
+    remote_id: str = None
+    remote_version: str = None  # QBO SyncToken / Xero UpdatedDateUTC (ISO string)
+    remote_number: str = None
+    error: Exception = None
+    linked_existing: bool = False  # an existing remote record was linked instead of created
+    note: str = None  # what else happened, in plain words (e.g. voided and recreated)

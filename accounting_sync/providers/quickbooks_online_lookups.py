@@ -1,0 +1,231 @@
+"""QuickBooks Online reads: the chart, the look-ups made before creating (see
+:mod:`.quickbooks_online_sync` and :mod:`.sync_rules` for the rules), and error messages in
+plain words.
+
+Queries use QBO's query language (``SELECT * FROM Customer WHERE DisplayName IN ('a', 'b')``),
+paged by ``STARTPOSITION``/``MAXRESULTS`` (1000 rows a page) and with at most 30 values per
+``IN``; quotes in values are escaped with a backslash.
+"""
+import re
+from decimal import Decimal
+
+from .documents import Chart, RemoteAccount, RemoteTax
+from .quickbooks_online_payloads import ENTITY, journal_total
+from .sync_rules import (
+    Candidate, chunks, choose_document, choose_party, choose_product, index,
+)
+
+PAGE = 1000
+IN_SIZE = 30
+LABEL = "QuickBooks Online"
+NOUN = {"customer": "customer", "vendor": "vendor", "product": "product", "invoice": "invoice",
+        "credit_note": "credit note", "bill": "bill", "vendor_credit": "vendor credit",
+        "customer_payment": "customer payment", "vendor_payment": "bill payment",
+        "journal_entry": "journal entry"}
+REFERENCED = {"CustomerRef": "customer", "VendorRef": "vendor", "ItemRef": "product",
+              "AccountRef": "account", "IncomeAccountRef": "income account",
+              "ExpenseAccountRef": "expense account", "DepositToAccountRef": "bank account",
+              "BankAccountRef": "bank account", "TaxCodeRef": "tax code",
+              "LinkedTxn": "document paid"}
+# what a kind's records mostly reference, for a 610 that does not name the element
+REFERENCED_BY_KIND = {"invoice": "customer", "credit_note": "customer",
+                      "customer_payment": "customer", "bill": "vendor",
+                      "vendor_credit": "vendor", "vendor_payment": "vendor",
+                      "product": "account", "journal_entry": "account or party"}
+
+
+# A voided QBO document keeps its DocNumber: re-creating the record under the same number
+# (after Reset Record Sync State, say) must ask for ``include=allowduplicatedocnum``.
+REUSE_VOIDED_NUMBER = "reuse_voided_number"
+
+
+def is_voided(row):
+    """QBO voids by zeroing the amounts and noting "Voided"."""
+    return (not Decimal(str(row.get("TotalAmt") or 0))
+            and "voided" in (row.get("PrivateNote") or "").lower())
+
+
+def quote(value):
+    return "'%s'" % str(value).replace("\\", "\\\\").replace("'", "\\'")
+
+
+def duplicate_name(kind, name, holder="customer, vendor or employee"):
+    """6240: QBO keeps DisplayName unique across customers, vendors and employees."""
+    suffix = "Vendor" if kind == "vendor" else "Customer"
+    return ("%s already has a %s named “%s”, and it keeps names unique across customers, "
+            "vendors and employees. Give the Odoo partner a distinct name, e.g. “%s (%s)”, or "
+            "link it manually." % (LABEL, holder, name, name, suffix))
+
+
+def plain_message(kind, label, code, message, detail="", element=None):
+    """QBO's fault for one record, in plain words for the person who must fix it."""
+    noun = NOUN.get(kind, "record")
+    detail = detail or message
+    if code == "610":
+        thing = REFERENCED.get(element) or REFERENCED_BY_KIND.get(kind, noun)
+        return ("%s cannot find the %s referenced (inactive or deleted): %s. Reactivate it in "
+                "%s or sync it again." % (LABEL, thing, detail, LABEL))
+    if code == "6240":
+        return duplicate_name(kind, label)
+    if code == "6140":
+        return ("%s already has a document numbered %s (%s); it is not created a second "
+                "time. Renumber the Odoo document or void the remote one." % (LABEL, label,
+                                                                               detail))
+    if code == "5010":
+        return ("Someone changed this %s in %s at the same time; sync again." % (noun, LABEL))
+    if code == "6210":
+        return ("The %s %s is dated in a period closed in %s: %s" % (noun, label, LABEL, detail))
+    if code == "6000":  # a business rule: the detail says which
+        text = re.sub(r"^Business Validation Error:\s*", "", detail)
+    else:
+        text = message if detail == message else "%s: %s" % (message, detail)
+    return "%s refused the %s %s: %s" % (LABEL, noun, label, text)
+
+
+def _email(row):
+    return (row.get("PrimaryEmailAddr") or {}).get("Address")
+
+
+def _ref_value(row, *keys):
+    for key in keys:
+        if row.get(key):
+            return str(row[key].get("value"))
+    return None
+
+
+class Lookups:
+    """The reads a :class:`~.quickbooks_online_sync.QboWriter` makes."""
+
+    def __init__(self, writer):
+        self.writer = writer
+
+    def rows(self, entity, where=None):
+        """Every row of a query, page by page."""
+        result, start = [], 1
+        while True:
+            text = "SELECT * FROM %s%s STARTPOSITION %d MAXRESULTS %d" % (
+                entity, " WHERE " + where if where else "", start, PAGE)
+            page = self.writer.query(text).get(entity) or []
+            result += page
+            if len(page) < PAGE:
+                return result
+            start += PAGE
+
+    def rows_in(self, entity, field, values):
+        """Rows whose ``field`` is one of ``values``."""
+        values = sorted({str(v) for v in values if v})
+        result = []
+        for part in chunks(values, IN_SIZE):
+            result += self.rows(entity, "%s IN (%s)" % (field, ", ".join(map(quote, part))))
+        return result
+
+    # -- chart -----------------------------------------------------------------------------------
+
+    def chart(self):
+        accounts = [RemoteAccount(
+            id=str(row["Id"]), name=row.get("FullyQualifiedName") or row.get("Name"),
+            code=row.get("AcctNum") or None, type=row.get("AccountType"),
+            active=row.get("Active", True),
+            is_bank=row.get("AccountType") == "Bank" or (
+                row.get("AccountType") == "Other Current Asset"
+                and (row.get("AccountSubType") == "UndepositedFunds"
+                     or row.get("Name") == "Undeposited Funds")))
+            for row in self.rows("Account")]
+        rates = {str(row["Id"]): Decimal(str(row.get("RateValue") or 0))
+                 for row in self.rows("TaxRate")}
+        taxes = []
+        for row in self.rows("TaxCode"):
+            details = (row.get("SalesTaxRateList") or {}).get("TaxRateDetail") or []
+            ids = [str((d.get("TaxRateRef") or {}).get("value")) for d in details]
+            rate = sum((rates[i] for i in ids if i in rates), Decimal(0)) if ids else None
+            taxes.append(RemoteTax(id=str(row["Id"]), name=row.get("Name"), rate=rate,
+                                   active=row.get("Active", True)))
+        info = (self.rows("CompanyInfo") or [{}])[0]
+        preferences = (self.rows("Preferences") or [{}])[0]
+        currency = ((preferences.get("CurrencyPrefs") or {}).get("HomeCurrency") or {})
+        return Chart(accounts=accounts, taxes=taxes, country=info.get("Country"),
+                     currency=currency.get("value"))
+
+    # -- before writing ------------------------------------------------------------------------
+
+    def sync_tokens(self, entity, remote_ids):
+        return {str(row["Id"]): row.get("SyncToken")
+                for row in self.rows_in(entity, "Id", remote_ids)}
+
+    def entity_types(self, entries):
+        """Remote party id → "Customer"/"Vendor" for the parties of journal lines."""
+        names = {str(l.party.id): l.party.name for e in entries for l in e.lines if l.party}
+        found = {}
+        for entity in ("Customer", "Vendor"):
+            for row in self.rows_in(entity, "Id", names):
+                found.setdefault(str(row["Id"]), []).append((entity, row.get("DisplayName")))
+        types = {}
+        for remote_id, matches in found.items():
+            named = [m for m in matches if m[1] == names.get(remote_id)]
+            types[remote_id] = (named or matches)[0][0]
+        return types
+
+    def parties(self, kind, records):
+        """``(candidate, message, code)`` per record: link, fail or create (None, None)."""
+        entity = ENTITY[kind]
+        other = "Vendor" if kind == "customer" else "Customer"
+        names = [r.name for r in records]
+        rows = self.rows_in(entity, "DisplayName", names)
+        rows += self.rows_in(entity, "PrimaryEmailAddr", [r.email for r in records if r.email])
+        candidates = [Candidate(id=str(row["Id"]), name=row.get("DisplayName"),
+                                email=_email(row), version=row.get("SyncToken"))
+                      for row in {row["Id"]: row for row in rows}.values()]
+        by_name, by_email = index(candidates, "name"), index(candidates, "email")
+        others = index([Candidate(id=str(row["Id"]), name=row.get("DisplayName"))
+                        for row in self.rows_in(other, "DisplayName", names)], "name")
+        decisions = []
+        for record in records:
+            candidate, message = choose_party(LABEL, NOUN[kind], record.name, record.email,
+                                              by_name, by_email)
+            code = "name_clash" if message else None
+            if not candidate and not message and record.name.strip().casefold() in others:
+                message, code = duplicate_name(kind, record.name, other.lower()), "6240"
+            decisions.append((candidate, message, code))
+        return decisions
+
+    def items(self, kind, records):
+        rows = self.rows_in("Item", "Sku", [r.code for r in records if r.code])
+        rows += self.rows_in("Item", "Name", [r.name for r in records])
+        candidates = [Candidate(id=str(row["Id"]), name=row.get("Name"), code=row.get("Sku"),
+                                version=row.get("SyncToken"))
+                      for row in {row["Id"]: row for row in rows}.values()]
+        by_code, by_name = index(candidates, "code"), index(candidates, "name")
+        decisions = []
+        for record in records:
+            candidate, message = choose_product(LABEL, record.name, record.code, by_code,
+                                                by_name)
+            decisions.append((candidate, message, "name_clash" if message else None))
+        return decisions
+
+    def documents(self, kind, records):
+        entity = ENTITY[kind]
+        existing, voided = {}, set()
+        for row in self.rows_in(entity, "DocNumber", [r.number for r in records]):
+            if is_voided(row):
+                voided.add(row.get("DocNumber"))  # keeps its number, but is no document
+                continue
+            total = row.get("TotalAmt")
+            if total is None and kind == "journal_entry":
+                total = sum(Decimal(str(l.get("Amount") or 0)) for l in row.get("Line") or []
+                            if (l.get("JournalEntryLineDetail") or {}).get("PostingType")
+                            == "Debit")
+            existing.setdefault(row.get("DocNumber"), []).append(Candidate(
+                id=str(row["Id"]), number=row.get("DocNumber"), total=total,
+                party=_ref_value(row, "CustomerRef", "VendorRef"),
+                version=row.get("SyncToken")))
+        decisions = []
+        for record in records:
+            party = str(record.party.id) if getattr(record, "party", None) else None
+            total = journal_total(record) if kind == "journal_entry" else record.amount_total
+            candidate, message = choose_document(LABEL, NOUN[kind], record.number, party, total,
+                                                 existing.get(record.number, []),
+                                                 unique_number=True)
+            code = "6140" if message else (
+                REUSE_VOIDED_NUMBER if not candidate and record.number in voided else None)
+            decisions.append((candidate, message, code))
+        return decisions

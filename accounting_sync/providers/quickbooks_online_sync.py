@@ -1,0 +1,297 @@
+"""QuickBooks Online: reading the chart and writing records (the adapter's fetch_chart, push,
+void and deactivate), through python-quickbooks' client.
+
+Rules:
+
+* **Batches**: ``POST /batch`` with at most 30 items; each batch carries a ``requestid`` (≤ 36
+  characters, a sha256 of its records' keys and operations) and each item a ``bId`` (its
+  index, ≤ 10 characters), so QBO answers a replayed batch with its first response. Single
+  writes carry a ``requestid`` of ≤ 50 characters. Items fail one by one: one bad record
+  never stops the others.
+* **Before creating** (a retry after a crash may group records differently, so the
+  ``requestid`` alone is not enough), existing records are looked up and linked under the
+  rules of :mod:`.sync_rules`: customers and vendors by DisplayName and e-mail — QBO keeps
+  DisplayName unique across customers, vendors and employees (6240), so a customer named like
+  an existing vendor (or the reverse) fails with a message suggesting a suffix; items by Sku
+  then Name; invoices, credit memos, bills, vendor credits and journal entries by DocNumber
+  (``in (...)``, one query per 30 numbers), linked when party and total match. A 6140
+  (duplicate number) answer triggers the same look-up; a second document with the same
+  number is never created — except over a *voided* one, which keeps its number in QBO: that
+  create is sent alone with ``include=allowduplicatedocnum``. Payments have no
+  natural key: the batch ``requestid`` is their guard, so a retry must resend the same list.
+* **Updates** are sparse and carry the record's SyncToken (read first when unknown); a 5010
+  (stale object) re-reads the entity and retries once with the fresh SyncToken. The new
+  SyncToken is returned as ``remote_version``.
+* **Void**: Invoice ``operation=void``; CreditMemo, Bill, VendorCredit and JournalEntry have no
+  void in QBO and are deleted (``operation=delete``); Payment and BillPayment
+  ``operation=update&include=void``. A transaction already deleted in QBO counts as voided.
+  **Deactivate**: a sparse ``Active: false`` (customers, vendors, items are never deleted).
+* **Errors**: 401/403, 429 and 5xx/timeouts raise the typed errors of :mod:`.errors` for the
+  whole call; anything about one record becomes that record's failed ``WriteResult`` with a
+  plain-words message and QBO's code.
+* Journal-entry lines name a party by id only; its entity type (Customer or Vendor) is
+  looked up by id (and by name where the id is ambiguous).
+"""
+import json
+
+from quickbooks import exceptions as qb_exceptions
+
+from . import quickbooks_online_payloads as payloads
+from .documents import DOCUMENT_KINDS, JOURNAL_KINDS, PARTY_KINDS, WriteResult
+from .errors import AuthorizationError, ProviderError
+from .quickbooks_online_lookups import NOUN, REUSE_VOIDED_NUMBER, Lookups, plain_message
+from .sync_rules import (
+    PayloadError, chunks, claim, digest, failed, record_label, single_kind,
+)
+
+BATCH_SIZE = 30
+AUTH_FAULTS = ("AuthenticationFault", "AuthorizationFault", "AUTHENTICATION")
+
+
+class RecordFault(Exception):
+    """QBO refused something about one record (a validation Fault)."""
+
+    def __init__(self, code, message, detail="", element=None):
+        super().__init__(message)
+        self.code, self.message, self.detail, self.element = code, message, detail, element
+
+    @classmethod
+    def from_fault(cls, fault):
+        error = (fault.get("Error") or [{}])[0]
+        return cls(str(error.get("code") or ""), error.get("Message") or "",
+                   error.get("Detail") or "", error.get("element") or None)
+
+
+class QboWriter:
+    """One realm, one operation: made by the adapter for each call."""
+
+    def __init__(self, adapter, client):
+        self.adapter = adapter
+        self.client = client
+        self.lookups = Lookups(self)
+
+    # -- HTTP through python-quickbooks --------------------------------------------------------
+
+    def _url(self, path):
+        return "%s/company/%s/%s" % (self.client.api_url, self.client.company_id, path)
+
+    def _translate(self, error):
+        return self.adapter._translate(error, self.client.last_response)
+
+    def call(self, method, path, body=None, params=None, request_id=None):
+        """GET or POST; a Fault about the record raises :class:`RecordFault`, anything else
+        (authorization, throttling, outage) the typed errors."""
+        try:
+            if method == "GET":
+                return self.client.get(self._url(path), params=dict(params or {}))
+            return self.client.post(self._url(path), json.dumps(body), params=dict(params or {}),
+                                    request_id=request_id)
+        except qb_exceptions.QuickbooksException as e:
+            error = self._translate(e)
+            if type(error) is ProviderError:
+                raise self._record_fault(e) from e
+            raise error from e
+
+    def _record_fault(self, error):
+        """The Fault QBO sent (python-quickbooks keeps only its message and detail)."""
+        try:
+            fault = self.client.last_response.json()["Fault"]
+        except (AttributeError, KeyError, TypeError, ValueError):
+            return RecordFault(str(error.error_code or ""), error.message, error.detail)
+        return RecordFault.from_fault(fault)
+
+    def query(self, text):
+        """One query page; every error is typed (a bad query is our bug, not the record's)."""
+        try:
+            return self.client.query(text).get("QueryResponse", {})
+        except qb_exceptions.QuickbooksException as e:
+            raise self._translate(e) from e
+
+    def read_entity(self, entity, remote_id):
+        return self.call("GET", "%s/%s" % (entity.lower(), remote_id)).get(entity) or {}
+
+    # -- push ----------------------------------------------------------------------------------
+
+    def push(self, records):
+        kind = single_kind(records)
+        results = [None] * len(records)
+        entity_types = self.lookups.entity_types(records) if kind in JOURNAL_KINDS else None
+        creates, updates = [], []
+        for index, record in enumerate(records):
+            try:
+                body = payloads.build(record, entity_types, create=not record.remote_id)
+            except PayloadError as e:
+                results[index] = failed(record.key, str(e), code="payload")
+                continue
+            (updates if record.remote_id else creates).append((index, body))
+        creates, over_voided = self._link_existing(kind, records, creates, results)
+        for index, body in over_voided:
+            results[index] = self._create_over_voided(kind, records[index], body)
+        updates = self._with_sync_tokens(kind, records, updates, results)
+        operations = sorted([(i, "create", body) for i, body in creates]
+                            + [(i, "update", body) for i, body in updates], key=lambda o: o[0])
+        for chunk in chunks(operations, BATCH_SIZE):
+            self._send_batch(kind, records, chunk, results)
+        return results
+
+    def _link_existing(self, kind, records, creates, results):
+        """Link or fail the creates that already exist remotely; return the others, and
+        apart those whose number only a voided document holds."""
+        if not creates:
+            return creates, []
+        if kind in PARTY_KINDS:
+            find = self.lookups.parties
+        elif kind == "product":
+            find = self.lookups.items
+        elif kind in DOCUMENT_KINDS + JOURNAL_KINDS:
+            find = self.lookups.documents
+        else:
+            return creates, []
+        decisions = find(kind, [records[i] for i, _body in creates])
+        remaining, over_voided, claimed = [], [], set()
+        for (index, body), (candidate, message, code) in zip(creates, decisions):
+            key = records[index].key
+            if message:
+                results[index] = failed(key, message, code=code)
+            elif candidate:
+                results[index] = claim(claimed, key, candidate, self.adapter.label)
+            elif code == REUSE_VOIDED_NUMBER:
+                over_voided.append((index, body))
+            else:
+                remaining.append((index, body))
+        return remaining, over_voided
+
+    def _create_over_voided(self, kind, record, body):
+        entity = payloads.ENTITY[kind]
+        try:
+            data = self.call("POST", entity.lower(), body,
+                             params={"include": "allowduplicatedocnum"},
+                             request_id=digest(["create", record.key], 50))
+        except RecordFault as fault:
+            return self._failure(kind, record, fault)
+        return self._written(record.key, data.get(entity) or {},
+                             note="Re-created under the number of a voided document.")
+
+    def _with_sync_tokens(self, kind, records, updates, results):
+        """Sparse update bodies; SyncTokens the records do not know are read first."""
+        entity = payloads.ENTITY[kind]
+        unknown = [records[i].remote_id for i, _body in updates if not records[i].remote_version]
+        tokens = self.lookups.sync_tokens(entity, unknown)
+        ready = []
+        for index, body in updates:
+            record = records[index]
+            token = record.remote_version or tokens.get(str(record.remote_id))
+            if token is None:
+                results[index] = failed(record.key, "QuickBooks Online no longer has this %s "
+                                        "(id %s): it was deleted or made inactive there. "
+                                        "Reactivate it, or reset its sync state to create it "
+                                        "again." % (NOUN[kind], record.remote_id), "610")
+                continue
+            ready.append((index, payloads.sparse(body, record.remote_id, token)))
+        return ready
+
+    def _send_batch(self, kind, records, chunk, results):
+        entity = payloads.ENTITY[kind]
+        request_id = digest(["batch"] + ["%s:%s" % (op, records[i].key) for i, op, _b in chunk],
+                            36)
+        body = payloads.batch_body(entity, [(op, b) for _i, op, b in chunk])
+        try:
+            data = self.call("POST", "batch", body, request_id=request_id)
+        except RecordFault as fault:
+            for index, _op, _body in chunk:
+                results[index] = self._failure(kind, records[index], fault)
+            return
+        answers = {str(a.get("bId")): a for a in data.get("BatchItemResponse") or []}
+        for n, (index, op, item_body) in enumerate(chunk):
+            record, answer = records[index], answers.get(str(n))
+            if answer is None:
+                results[index] = failed(record.key, "QuickBooks Online did not answer for this "
+                                        "record in its batch; sync again.", code="no_answer")
+            elif "Fault" in answer:
+                results[index] = self._after_fault(kind, record, op, item_body, answer["Fault"])
+            else:
+                results[index] = self._written(record.key, answer.get(entity) or {})
+
+    def _after_fault(self, kind, record, op, body, fault):
+        if fault.get("type") in AUTH_FAULTS:
+            raise AuthorizationError("QuickBooks Online refused the request: %s"
+                                     % RecordFault.from_fault(fault).message)
+        error = RecordFault.from_fault(fault)
+        if error.code == "5010" and op == "update":
+            return self._retry_stale(kind, record, body)
+        if error.code == "6140" and op == "create":
+            candidate, message, _code = self.lookups.documents(kind, [record])[0]
+            if candidate:
+                return claim(set(), record.key, candidate, self.adapter.label)
+            return failed(record.key, message or plain_message(
+                kind, record_label(record), error.code, error.message, error.detail), "6140")
+        return self._failure(kind, record, error)
+
+    def _retry_stale(self, kind, record, body):
+        """5010: someone changed the entity meanwhile; re-read it, retry once."""
+        entity = payloads.ENTITY[kind]
+        try:
+            token = self.read_entity(entity, record.remote_id).get("SyncToken")
+            data = self.call("POST", entity.lower(), payloads.sparse(body, record.remote_id, token),
+                             request_id=digest(["update", record.key, token], 50))
+        except RecordFault as fault:
+            return self._failure(kind, record, fault)
+        return self._written(record.key, data.get(entity) or {})
+
+    @staticmethod
+    def _failure(kind, record, fault):
+        return failed(record.key, plain_message(kind, record_label(record), fault.code,
+                                                fault.message, fault.detail, fault.element),
+                      code=fault.code or None)
+
+    @staticmethod
+    def _written(key, entity_json, note=None):
+        return WriteResult(key=key, ok=True, remote_id=str(entity_json.get("Id")),
+                           remote_version=entity_json.get("SyncToken"),
+                           remote_number=entity_json.get("DocNumber"), note=note)
+
+    # -- void and deactivate ---------------------------------------------------------------------
+
+    def void(self, kind, remote_id, remote_version=None):
+        if kind not in payloads.VOID_PARAMS:
+            raise ValueError("QuickBooks Online cannot void a %s" % kind)
+
+        def attempt(token):
+            params, body = payloads.void_request(kind, remote_id, token)
+            return self.call("POST", payloads.ENTITY[kind].lower(), body, params=params,
+                             request_id=digest(["void", kind, remote_id, token], 50))
+        return self._versioned_write(kind, remote_id, remote_version, attempt, gone_ok=True)
+
+    def deactivate(self, kind, remote_id, remote_version=None):
+        if kind not in PARTY_KINDS + ("product",):
+            raise ValueError("QuickBooks Online cannot deactivate a %s" % kind)
+
+        def attempt(token):
+            return self.call("POST", payloads.ENTITY[kind].lower(),
+                             payloads.deactivate_body(remote_id, token),
+                             request_id=digest(["deactivate", kind, remote_id, token], 50))
+        return self._versioned_write(kind, remote_id, remote_version, attempt)
+
+    def _versioned_write(self, kind, remote_id, remote_version, attempt, gone_ok=False):
+        """Run ``attempt(sync_token)``, reading the token when unknown and retrying once on a
+        5010; the result's key is the remote id."""
+        entity, key = payloads.ENTITY[kind], str(remote_id)
+
+        def fresh_token():
+            return self.read_entity(entity, remote_id).get("SyncToken")
+        try:
+            try:
+                data = attempt(remote_version or fresh_token())
+            except RecordFault as fault:
+                if fault.code != "5010":
+                    raise
+                data = attempt(fresh_token())
+        except RecordFault as fault:
+            if gone_ok and fault.code == "610":
+                return WriteResult(key=key, ok=True, remote_id=key,
+                                   note="It was already deleted in QuickBooks Online.")
+            return failed(key, plain_message(kind, key, fault.code, fault.message, fault.detail,
+                                             fault.element), code=fault.code or None)
+        result = self._written(key, data.get(entity) or {})
+        result.remote_id = key
+        return result

@@ -1,0 +1,199 @@
+"""Rules both providers' writers share: idempotency keys, amounts, and when an existing remote
+record is linked instead of creating a new one.
+
+Exactly once
+    Every write carries an idempotency key derived from the ``key`` of the records it holds
+    (:func:`digest`), so a retry of the same call is answered with the first result. A retry
+    after a crash may group records differently, so before creating anything the writers also
+    look for it in the remote company:
+
+Parties (the name-clash rule, :func:`choose_party`)
+    * same name (case-insensitive) and the same e-mail, or one side has no e-mail → link;
+    * same name, different e-mails → fail, naming both e-mails: rename the Odoo partner (or
+      fix its e-mail) or link it manually; two records are never merged silently;
+    * no name match, and exactly one remote party of the same kind has the e-mail → link;
+    * otherwise create.
+
+Products (:func:`choose_product`)
+    Same code (QBO Sku / Xero Code) → link; else same name → link when either side has no
+    code or the codes agree, fail when they differ; else create.
+
+Documents (:func:`choose_document`)
+    A document with the same number, the same party and the same total (to the cent) →
+    link. The same number on another party or another total → fail (never a second document
+    with that number) when the provider keeps numbers unique, else create.
+
+Within one call a remote record is linked to one record at most: a second record matching the
+same remote record fails (the Odoo side keeps one binding per remote record).
+"""
+import hashlib
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+
+from .documents import KINDS, WriteResult
+from .errors import ProviderError
+
+CENT = Decimal("0.01")
+
+
+class PayloadError(ValueError):
+    """A record cannot be expressed in the provider's payload; the message says why."""
+
+
+@dataclass
+class Candidate:
+    """A remote record as the look-ups see it (only the fields the rules compare)."""
+
+    id: str
+    name: str = None
+    email: str = None
+    code: str = None
+    party: str = None          # documents: the remote party id
+    total: Decimal = None      # documents: the remote total
+    version: str = None
+    number: str = None
+
+
+def money(value):
+    """Decimal → JSON number rounded half-up to the cent (``12.3`` for 12.30)."""
+    return float(Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP))
+
+
+def cents(value):
+    """A comparable Decimal rounded to the cent (None stays None)."""
+    if value is None:
+        return None
+    return Decimal(str(value)).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def number(value, places=None):
+    """Decimal → JSON number keeping its precision (or ``places`` decimals)."""
+    value = Decimal(value)
+    if places is not None:
+        value = value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    return float(value)
+
+
+def digest(parts, length):
+    """An idempotency key: sha256 of the joined parts, hex, at most ``length`` chars."""
+    text = "\x1f".join(str(p) for p in parts)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:length]
+
+
+def chunks(items, size):
+    """``items`` in consecutive lists of at most ``size``."""
+    return [items[start:start + size] for start in range(0, len(items), size)]
+
+
+def single_kind(records):
+    """The one kind of ``records``; a list of several kinds is a programming error."""
+    kinds = {getattr(r, "kind", "product") for r in records}
+    if len(kinds) != 1:
+        raise ValueError("push() takes records of one kind, got %s" % sorted(kinds))
+    kind = kinds.pop()
+    if kind not in KINDS:
+        raise ValueError("Unknown record kind %r" % kind)
+    return kind
+
+
+def record_label(record):
+    """How a message names a record: its name, number or reference (a payment without one:
+    its date and amount)."""
+    label = (getattr(record, "name", None) or getattr(record, "number", None)
+             or getattr(record, "reference", None))
+    if not label and hasattr(record, "allocations"):
+        label = "of %s (%s)" % (record.date, record.amount)
+    return label or record.key
+
+
+def failed(key, message, code=None):
+    return WriteResult(key=key, ok=False, error=ProviderError(message, code=code))
+
+
+def linked(key, candidate):
+    return WriteResult(key=key, ok=True, remote_id=candidate.id, remote_version=candidate.version,
+                       remote_number=candidate.number, linked_existing=True)
+
+
+def _norm(text):
+    return (text or "").strip().casefold()
+
+
+def index(candidates, attribute):
+    """Candidates by a normalized attribute (lists, since e-mails may repeat)."""
+    result = {}
+    for candidate in candidates:
+        value = _norm(getattr(candidate, attribute))
+        if value:
+            result.setdefault(value, []).append(candidate)
+    return result
+
+
+def first(indexed, value):
+    found = indexed.get(_norm(value))
+    return found[0] if found else None
+
+
+def choose_party(provider, noun, name, email, by_name, by_email):
+    """Apply the name-clash rule; return ``(candidate, None)`` to link, ``(None, message)``
+    to fail, ``(None, None)`` to create. ``by_name``/``by_email`` come from :func:`index`."""
+    named = first(by_name, name)
+    if named:
+        if not named.email or not email or _norm(named.email) == _norm(email):
+            return named, None
+        return None, (
+            "%(provider)s already has a %(noun)s named “%(name)s” with e-mail %(theirs)s, but "
+            "the Odoo partner has e-mail %(ours)s. They are not merged automatically: rename "
+            "the Odoo partner (or correct its e-mail), or link it to the existing %(noun)s "
+            "manually." % {"provider": provider, "noun": noun, "name": named.name,
+                           "theirs": named.email, "ours": email})
+    emailed = by_email.get(_norm(email), []) if email else []
+    if len(emailed) == 1:
+        return emailed[0], None
+    return None, None
+
+
+def choose_product(provider, name, code, by_code, by_name):
+    """Link by code, then by name unless the codes disagree (see the module docstring)."""
+    if code and first(by_code, code):
+        return first(by_code, code), None
+    named = first(by_name, name)
+    if named:
+        if not code or not named.code or _norm(named.code) == _norm(code):
+            return named, None
+        return None, (
+            "%(provider)s already has an item named “%(name)s” with code %(theirs)s, but the "
+            "Odoo product's code is %(ours)s. Rename the Odoo product (or align the codes), or "
+            "link it to the existing item manually."
+            % {"provider": provider, "name": named.name, "theirs": named.code, "ours": code})
+    return None, None
+
+
+def choose_document(provider, noun, record_number, party_id, total, existing, unique_number):
+    """Link a remote document with the same number, party and total; fail on a number clash
+    (see the module docstring). ``existing`` holds the remote documents with that number."""
+    total = cents(total)
+    for candidate in existing:
+        if candidate.party == party_id and cents(candidate.total) == total:
+            return candidate, None
+    clashes = [c for c in existing if unique_number or c.party == party_id]
+    if not clashes:
+        return None, None
+    other = clashes[0]
+    return None, (
+        "%(provider)s already has %(noun)s %(number)s (id %(id)s) for another party or another "
+        "total (%(theirs)s there, %(ours)s in Odoo); it is not created a second time. Renumber "
+        "the Odoo document or void the remote one, then sync again."
+        % {"provider": provider, "noun": noun, "number": record_number, "id": other.id,
+           "theirs": cents(other.total), "ours": total})
+
+
+def claim(claimed, key, candidate, provider):
+    """Link ``candidate`` for record ``key`` unless another record of this call took it."""
+    if candidate.id in claimed:
+        return failed(key, "Another record of this sync already matched %s record “%s” (id %s): "
+                      "link one of them manually." % (provider, candidate.name or candidate.number
+                                                      or candidate.id, candidate.id),
+                      code="duplicate_match")
+    claimed.add(candidate.id)
+    return linked(key, candidate)

@@ -1,0 +1,416 @@
+"""Xero: reading the chart and writing records (the adapter's fetch_chart, push, void and
+deactivate), through xero-python's AccountingApi.
+
+Rules:
+
+* **Requests**: creates are ``PUT`` (``create_*``), updates ``POST`` (``update_or_create_*``),
+  each with at most 50 elements, ``summarizeErrors=false`` (a bad element never stops the
+  others) and an ``Idempotency-Key`` (sha256 of the operation, kind and records' keys) so a
+  replayed request answers the first result. Amounts go with ``unitdp=4``. The SDK is called
+  with ``_preload_content=False`` and Xero's JSON is read as sent.
+* **Before creating**, existing records are looked up and linked (:mod:`.xero_lookups`,
+  :mod:`.sync_rules`): contacts by Name and EmailAddress, items by Code then Name, invoices
+  and bills by InvoiceNumber, credit notes by CreditNoteNumber, manual journals by
+  Narration — linked when party and total match.
+* **Updates**: contacts, items and manual journals are updated in place. A DRAFT or
+  SUBMITTED document is updated in place; an AUTHORISED one only when its lines and amounts
+  are unchanged (then only its header is sent) — otherwise it is voided and a new one is
+  created (new id, ``WriteResult.note`` says so); a PAID one whose lines changed fails (its
+  payments must be removed first); a voided or deleted one fails. Xero payments cannot be
+  edited: an update deletes the old payments and creates new ones (noted). When Xero refuses
+  the new document or payments, the old ones are already gone: the message says to correct
+  the record and reset its sync state.
+* **Payments**: one Xero payment per allocation, all in the same request; the result's
+  ``remote_id`` is their ids, comma-joined. When some of a record's payments fail, the ones
+  written are deleted again and the record fails, so a payment is all or nothing.
+* **Void**: an AUTHORISED document → ``VOIDED``, DRAFT/SUBMITTED → ``DELETED``, already voided or
+  deleted → done; a payment → ``POST /Payments/{id}`` ``{"Status":"DELETED"}``; a manual
+  journal → ``VOIDED`` (a draft one ``DELETED``). **Deactivate**: a contact is ARCHIVED, an
+  item deleted.
+* **Errors**: 401/403, 429 (``retry_after`` from ``Retry-After``) and 5xx/timeouts raise the
+  typed errors of :mod:`.errors`; validation errors fail the record they belong to.
+"""
+import json
+from decimal import Decimal
+
+from xero_python.exceptions import ApiException
+
+from . import xero_payloads as xp
+from .documents import DOCUMENT_KINDS, PARTY_KINDS, PAYMENT_KINDS, WriteResult
+from .errors import ProviderError
+from .sync_rules import (
+    PayloadError, cents, claim, digest, failed, record_label, single_kind,
+)
+from .xero_lookups import GONE, Lookups, errors_of, refused_message, xero_time
+
+BATCH_SIZE = 50
+KEY_LENGTH = 64
+NOUN = {"customer": "contact", "vendor": "contact", "product": "item", "invoice": "invoice",
+        "bill": "bill", "credit_note": "credit note", "vendor_credit": "vendor credit note",
+        "customer_payment": "payment", "vendor_payment": "payment",
+        "journal_entry": "manual journal"}
+
+
+class Replacement:
+    """A record replaced rather than updated (void and recreate, delete and recreate): the
+    note of its success, and what to say when the new one is refused — the old one is gone,
+    so the record must then be created afresh."""
+
+    def __init__(self, note, done):
+        self.note, self.done = note, done
+
+    def failed(self, messages):
+        return ("%s, but Xero refused the new one: %s. Correct it, then reset the record's "
+                "sync state so that the next sync creates it." % (self.done,
+                                                                  "; ".join(messages)))
+
+
+class Refused(Exception):
+    """Xero answered 400 or 404 about what was sent; ``data`` is its JSON answer."""
+
+    def __init__(self, status, data):
+        self.status, self.data = status, data
+        elements = data.get("Elements") or []
+        messages = [m for e in elements for m in errors_of(e)]
+        super().__init__("; ".join(messages) or data.get("Message") or data.get("Detail")
+                         or "HTTP %s" % status)
+
+
+def _json(raw):
+    if not raw:
+        return {}
+    try:
+        return json.loads(raw, parse_float=Decimal)
+    except ValueError:
+        return {"Message": raw.decode("utf-8", "replace")[:300] if isinstance(raw, bytes)
+                else str(raw)[:300]}
+
+
+class Api:
+    """What each kind is called at Xero: collection, id field, create and update methods."""
+
+    def __init__(self, api, kind):
+        name = {"customer": "contacts", "vendor": "contacts", "product": "items",
+                "invoice": "invoices", "bill": "invoices", "credit_note": "credit_notes",
+                "vendor_credit": "credit_notes", "customer_payment": "payments",
+                "vendor_payment": "payments", "journal_entry": "manual_journals"}[kind]
+        self.collection = "".join(p.title() for p in name.split("_"))
+        self.id_field = {"contacts": "ContactID", "items": "ItemID", "invoices": "InvoiceID",
+                         "credit_notes": "CreditNoteID", "payments": "PaymentID",
+                         "manual_journals": "ManualJournalID"}[name]
+        self.create = getattr(api, "create_" + name)
+        self.update = getattr(api, "update_or_create_" + name, None)
+        self.unitdp = name in ("items", "invoices", "credit_notes")
+
+
+class XeroWriter:
+    """One tenant, one operation: made by the adapter for each call."""
+
+    def __init__(self, adapter, api, tenant):
+        self.adapter = adapter
+        self.api = api
+        self.tenant = tenant
+        self.lookups = Lookups(self)
+
+    def call(self, method, *args, **kwargs):
+        """Xero's JSON answer; 400/404 raise :class:`Refused`, the rest the typed errors."""
+        try:
+            response = self.adapter._api_call(method, self.tenant, *args,
+                                              _preload_content=False, **kwargs)
+        except ProviderError as error:
+            cause = error.__cause__
+            if (type(error) is ProviderError and isinstance(cause, ApiException)
+                    and cause.status in (400, 404)):
+                raise Refused(cause.status, _json(cause.body)) from cause
+            raise
+        return _json(response.data)
+
+    # -- push ----------------------------------------------------------------------------------
+
+    def push(self, records):
+        kind = single_kind(records)
+        results, notes = [None] * len(records), {}
+        creates, updates = [], []
+        for index, record in enumerate(records):
+            try:
+                built = xp.build(record, record.remote_id)
+            except PayloadError as e:
+                results[index] = failed(record.key, str(e), code="payload")
+                continue
+            elements = built if isinstance(built, list) else [built]
+            (updates if record.remote_id else creates).append((index, elements))
+        creates = self._link_existing(kind, records, creates, results)
+        if kind in DOCUMENT_KINDS:
+            updates = self._plan_document_updates(kind, records, updates, creates, results,
+                                                  notes)
+        elif kind in PAYMENT_KINDS:
+            self._delete_old_payments(records, updates, creates, results, notes)
+            updates = []
+        api = Api(self.api, kind)
+        creates.sort(key=lambda operation: operation[0])
+        self._send(kind, api, api.create, records, creates, results, notes, "create")
+        self._send(kind, api, api.update, records, updates, results, notes, "update")
+        return results
+
+    def _link_existing(self, kind, records, creates, results):
+        if not creates or kind in PAYMENT_KINDS:
+            return creates
+        find = {"customer": self.lookups.parties, "vendor": self.lookups.parties,
+                "product": self.lookups.items}.get(kind, self.lookups.documents)
+        decisions = find(kind, [records[i] for i, _elements in creates])
+        remaining, claimed = [], set()
+        for (index, elements), (candidate, message, code) in zip(creates, decisions):
+            key = records[index].key
+            if message:
+                results[index] = failed(key, message, code=code)
+            elif candidate:
+                results[index] = claim(claimed, key, candidate, "Xero")
+            else:
+                remaining.append((index, elements))
+        return remaining
+
+    def _send(self, kind, api, method, records, operations, results, notes, operation):
+        """Write ``operations`` (index, elements) in requests of at most 50 elements."""
+        for chunk in _element_chunks(operations, BATCH_SIZE):
+            # a void-and-recreate names the voided document: its create is a new request
+            key = digest([operation, kind] + ["%s:%s" % (records[i].key, records[i].remote_id or "")
+                                              for i, _e in chunk], KEY_LENGTH)
+            body = {api.collection: [e for _i, elements in chunk for e in elements]}
+            extra = {"unitdp": 4} if api.unitdp else {}
+            try:
+                answers = self.call(method, body, summarize_errors=False, idempotency_key=key,
+                                    **extra).get(api.collection) or []
+            except Refused as refused:
+                answers = refused.data.get("Elements") or []
+                if not answers:
+                    for index, _elements in chunk:
+                        replacement = notes.get(index)
+                        results[index] = failed(records[index].key, replacement.failed(
+                            [str(refused)]) if replacement else refused_message(
+                            NOUN[kind], record_label(records[index]), [str(refused)]),
+                            code="validation")
+                    continue
+            position = 0
+            for index, elements in chunk:
+                mine = answers[position:position + len(elements)]
+                position += len(elements)
+                results[index] = self._result(kind, api, records[index], mine, len(elements),
+                                              notes.get(index))
+
+    def _result(self, kind, api, record, answers, expected, replacement):
+        if len(answers) != expected:
+            return failed(record.key, "Xero did not answer for this record; sync again.",
+                          code="no_answer")
+        messages = [m for a in answers for m in errors_of(a)]
+        if messages:
+            if kind in PAYMENT_KINDS:
+                self._delete_payments([a.get("PaymentID") for a in answers
+                                       if not errors_of(a) and a.get("PaymentID")])
+            message = refused_message(NOUN[kind], record_label(record), messages)
+            if replacement:
+                message = replacement.failed(messages)
+            return failed(record.key, message, code="validation")
+        last = answers[-1]
+        number = last.get("InvoiceNumber") or last.get("CreditNoteNumber")
+        return WriteResult(key=record.key, ok=True,
+                           remote_id=",".join(str(a.get(api.id_field)) for a in answers),
+                           remote_version=max(xero_time(a.get("UpdatedDateUTC")) or ""
+                                              for a in answers) or None,
+                           remote_number=number, note=replacement and replacement.note)
+
+    # -- updates that Xero does not allow in place -----------------------------------------------
+
+    def _read_document(self, kind, remote_id):
+        collection = xp.DOCUMENT_TYPES[kind][0]
+        method = self.api.get_invoice if collection == "Invoices" else self.api.get_credit_note
+        return (self.call(method, remote_id).get(collection) or [{}])[0]
+
+    def _plan_document_updates(self, kind, records, updates, creates, results, notes):
+        """Decide, per AUTHORISED/PAID/voided document, what an update may do (see module
+        docstring); returns the updates to send, and adds void-and-recreate to ``creates``."""
+        ready = []
+        for index, elements in updates:
+            record = records[index]
+            try:
+                remote = self._read_document(kind, record.remote_id)
+            except Refused as refused:
+                results[index] = failed(record.key, "Xero cannot find the %s %s: %s" % (
+                    NOUN[kind], record_label(record), refused), code="not_found")
+                continue
+            status = remote.get("Status")
+            same = _same_lines(remote, elements[0])
+            if status in ("DRAFT", "SUBMITTED"):
+                ready.append((index, elements))
+            elif status == "AUTHORISED" and same:
+                ready.append((index, [xp.header_payload(record, record.remote_id)]))
+            elif status == "AUTHORISED":
+                results[index] = self._void_and_recreate(kind, record, remote, index, creates,
+                                                         notes)
+            elif status == "PAID" and same:
+                results[index] = WriteResult(
+                    key=record.key, ok=True, remote_id=record.remote_id,
+                    remote_version=xero_time(remote.get("UpdatedDateUTC")),
+                    note="It is paid in Xero, which then allows no change; lines and amounts "
+                         "are unchanged, so nothing was sent.")
+            else:
+                reason = ("it is paid in Xero: remove its payments there first" if status ==
+                          "PAID" else "it was %s in Xero" % (status or "removed").lower())
+                results[index] = failed(record.key, "The %s %s cannot be changed: %s." % (
+                    NOUN[kind], record_label(record), reason), code="status")
+        return ready
+
+    def _void_and_recreate(self, kind, record, remote, index, creates, notes):
+        """Void an AUTHORISED document whose lines changed and queue a new one; answers a
+        failed result when Xero refuses the void, else None (the create answers later)."""
+        try:
+            voided = self._void_document(kind, record.remote_id, remote, record.key)
+        except Refused as refused:
+            return failed(record.key, "Xero refused to void the %s %s before recreating it: %s"
+                          % (NOUN[kind], record_label(record), refused), code="validation")
+        if not voided.ok:
+            return voided
+        creates.append((index, [xp.build(record)]))
+        number = remote.get(xp.DOCUMENT_TYPES[kind][2]) or record.remote_id
+        notes[index] = Replacement(
+            "Its lines or amounts changed, which Xero does not allow on an approved %s: %s was "
+            "voided and recreated." % (NOUN[kind], number),
+            "%s was voided in Xero to be recreated with its new lines" % number)
+        return None
+
+    def _delete_old_payments(self, records, updates, creates, results, notes):
+        """Xero payments cannot be edited: delete the old ones, create the new ones."""
+        for index, elements in updates:
+            record = records[index]
+            problem = self._delete_payments(record.remote_id.split(","))
+            if problem:
+                results[index] = failed(record.key, "The payment could not be replaced: %s"
+                                        % problem, code="validation")
+                continue
+            creates.append((index, elements))
+            notes[index] = Replacement(
+                "Xero payments cannot be edited: the old ones were deleted and new ones created.",
+                "The old payments were deleted in Xero to be replaced")
+
+    def _delete_payments(self, payment_ids):
+        """Delete payments (already deleted ones count); return a problem in words, or None."""
+        for payment_id in payment_ids:
+            try:
+                self.call(self.api.delete_payment, payment_id, xp.PAYMENT_DELETE,
+                          idempotency_key=digest(["delete", payment_id], KEY_LENGTH))
+            except Refused as refused:
+                current = (self.call(self.api.get_payment, payment_id).get("Payments")
+                           or [{}])[0] if refused.status == 400 else {}
+                if current.get("Status") != "DELETED":
+                    return str(refused)
+        return None
+
+    # -- void and deactivate ---------------------------------------------------------------------
+
+    def void(self, kind, remote_id, remote_version=None):
+        try:
+            if kind in PAYMENT_KINDS:
+                problem = self._delete_payments(str(remote_id).split(","))
+                if problem:
+                    return failed(str(remote_id), "Xero refused to delete the payment: %s"
+                                  % problem, code="validation")
+                return WriteResult(key=str(remote_id), ok=True, remote_id=str(remote_id))
+            if kind == "journal_entry":
+                return self._void_journal(remote_id)
+            if kind not in DOCUMENT_KINDS:
+                raise ValueError("Xero cannot void a %s" % kind)
+            return self._void_document(kind, remote_id, self._read_document(kind, remote_id),
+                                       str(remote_id))
+        except Refused as refused:
+            return failed(str(remote_id), "Xero refused to void the %s: %s"
+                          % (NOUN.get(kind, kind), refused), code="validation")
+
+    def _void_document(self, kind, remote_id, remote, key):
+        status = remote.get("Status")
+        if status in GONE:
+            return WriteResult(key=key, ok=True, remote_id=str(remote_id),
+                               remote_version=xero_time(remote.get("UpdatedDateUTC")),
+                               note="It was already %s in Xero." % status.lower())
+        if status == "PAID":
+            return failed(key, "The %s is paid in Xero: delete its payments there first, then "
+                          "void it." % NOUN[kind], code="status")
+        new_status = "VOIDED" if status == "AUTHORISED" else "DELETED"
+        collection = xp.DOCUMENT_TYPES[kind][0]
+        method = (self.api.update_invoice if collection == "Invoices"
+                  else self.api.update_credit_note)
+        answer = self.call(method, remote_id,
+                           {collection: [xp.void_payload(kind, remote_id, new_status)]},
+                           idempotency_key=digest(["void", kind, remote_id], KEY_LENGTH))
+        element = (answer.get(collection) or [{}])[0]
+        return WriteResult(key=key, ok=True, remote_id=str(remote_id),
+                           remote_version=xero_time(element.get("UpdatedDateUTC")))
+
+    def _void_journal(self, remote_id):
+        remote = (self.call(self.api.get_manual_journal, remote_id).get("ManualJournals")
+                  or [{}])[0]
+        status = remote.get("Status")
+        if status in GONE:
+            return WriteResult(key=str(remote_id), ok=True, remote_id=str(remote_id),
+                               note="It was already %s in Xero." % status.lower())
+        new_status = "DELETED" if status == "DRAFT" else "VOIDED"
+        answer = self.call(self.api.update_manual_journal, remote_id, {"ManualJournals": [
+            xp.void_payload("journal_entry", remote_id, new_status, remote.get("Narration"))]},
+            idempotency_key=digest(["void", "journal_entry", remote_id], KEY_LENGTH))
+        element = (answer.get("ManualJournals") or [{}])[0]
+        return WriteResult(key=str(remote_id), ok=True, remote_id=str(remote_id),
+                           remote_version=xero_time(element.get("UpdatedDateUTC")))
+
+    def deactivate(self, kind, remote_id, remote_version=None):
+        key = str(remote_id)
+        try:
+            if kind in PARTY_KINDS:
+                answer = self.call(self.api.update_contact, remote_id,
+                                   {"Contacts": [xp.archive_contact_payload(remote_id)]},
+                                   idempotency_key=digest(["archive", remote_id], KEY_LENGTH))
+                element = (answer.get("Contacts") or [{}])[0]
+                return WriteResult(key=key, ok=True, remote_id=key,
+                                   remote_version=xero_time(element.get("UpdatedDateUTC")))
+            if kind == "product":
+                self.call(self.api.delete_item, remote_id)
+                return WriteResult(key=key, ok=True, remote_id=key)
+        except Refused as refused:
+            if refused.status == 404:
+                return WriteResult(key=key, ok=True, remote_id=key,
+                                   note="It was already gone from Xero.")
+            return failed(key, "Xero refused to deactivate the %s: %s" % (NOUN[kind], refused),
+                          code="validation")
+        raise ValueError("Xero cannot deactivate a %s" % kind)
+
+
+def _element_chunks(operations, size):
+    """Consecutive groups of whole operations holding at most ``size`` elements (a record
+    holding more is sent alone)."""
+    chunk, count = [], 0
+    for operation in operations:
+        n = len(operation[1])
+        if chunk and count + n > size:
+            yield chunk
+            chunk, count = [], 0
+        chunk.append(operation)
+        count += n
+    if chunk:
+        yield chunk
+
+
+def _same_lines(remote, element):
+    """Whether a remote document has the lines, amounts and currency of the payload."""
+    if element.get("CurrencyCode") and remote.get("CurrencyCode") not in (
+            None, element["CurrencyCode"]):
+        return False
+    lines = element.get("LineItems") or []
+    account = "AccountID" if lines and "AccountID" in lines[0] else "AccountCode"
+
+    def key(line):
+        return (line.get("Description") or "", _exact(line.get("Quantity")),
+                _exact(line.get("UnitAmount")), cents(line.get("LineAmount")),
+                str(line.get(account)), line.get("TaxType") or "NONE",
+                cents(line.get("TaxAmount") or 0))
+    return sorted(map(key, lines)) == sorted(map(key, remote.get("LineItems") or []))
+
+
+def _exact(value):
+    return None if value is None else Decimal(str(value)).quantize(Decimal("0.0001"))
