@@ -1,3 +1,5 @@
+import csv
+import io
 import logging
 import secrets
 from datetime import timedelta
@@ -19,6 +21,8 @@ from ..providers import (
     get_adapter,
 )
 from ..providers.base import utcnow
+from ..providers.documents import KINDS
+from .accounting_sync_engine import SALES_KINDS
 
 _logger = logging.getLogger(__name__)
 
@@ -78,6 +82,25 @@ class AccountingSyncConnection(models.Model):
     last_error = fields.Text(readonly=True, copy=False)
     display_status = fields.Char(compute="_compute_display_status")
 
+    # Syncing
+    sync_start_date = fields.Date(
+        copy=False, tracking=True,
+        help="Go-live date: nothing dated before it is sent. Asked for at the first sync; "
+             "only an administrator may change it.")
+    sync_interval = fields.Integer(string="Sync Every (minutes)", default=15)
+    next_sync_at = fields.Datetime(copy=False, readonly=True)
+    sync_requested_by_id = fields.Many2one("res.users", copy=False, readonly=True)
+    default_product_id = fields.Many2one(
+        "product.product", check_company=True,
+        help="Sent as the item of invoice and bill lines without a product (QuickBooks "
+             "Online needs an item on every sales line).")
+    binding_ids = fields.One2many("accounting.sync.binding", "connection_id")
+    run_ids = fields.One2many("accounting.sync.run", "connection_id")
+    mapping_ids = fields.One2many("accounting.sync.mapping", "connection_id")
+    remote_record_ids = fields.One2many("accounting.sync.remote.record", "connection_id")
+    synced_count = fields.Integer(compute="_compute_binding_counts")
+    failed_count = fields.Integer(compute="_compute_binding_counts")
+
     # Secrets: system administrators only, never copied, never shown in clear.
     access_token = fields.Char(groups="base.group_system", copy=False)
     refresh_token = fields.Char(groups="base.group_system", copy=False)
@@ -114,6 +137,15 @@ class AccountingSyncConnection(models.Model):
             else:
                 connection.display_status = labels.get(connection.state)
 
+    def _compute_binding_counts(self):
+        counts = {(connection.id, state): count for connection, state, count in
+                  self.env["accounting.sync.binding"]._read_group(
+                      [("connection_id", "in", self.ids)], ["connection_id", "state"],
+                      ["__count"])}
+        for connection in self:
+            connection.synced_count = counts.get((connection.id, "synced"), 0)
+            connection.failed_count = counts.get((connection.id, "failed"), 0)
+
     def _is_sync_admin(self):
         return self.env.user.has_group(ADMIN_GROUP) or self.env.su
 
@@ -136,6 +168,7 @@ class AccountingSyncConnection(models.Model):
                 client_secret=ICP.get_param(prefix + "client_secret"),
                 environment=self.environment,
                 base_url=self.local_url,
+                timeout=float(ICP.get_param("accounting_sync.timeout") or 30),
             )
         except ProviderError as e:
             raise UserError(self.env._(
@@ -596,3 +629,265 @@ class AccountingSyncConnection(models.Model):
             self.sudo().activity_schedule(
                 "mail.mail_activity_data_warning", date_deadline=deadline,
                 summary=summary, note=note, user_id=user.id)
+
+    # ------------------------------------------------------------------------------------
+    # Syncing
+    # ------------------------------------------------------------------------------------
+
+    def write(self, vals):
+        if "sync_start_date" in vals and not self.env.su:
+            for connection in self.filtered("sync_start_date"):
+                if connection.sync_start_date != vals["sync_start_date"]:
+                    connection._check_sync_admin()
+                    connection.message_post(body=self.env._(
+                        "Sync start date changed from %(old)s to %(new)s by %(user)s: records "
+                        "dated before the new date are no longer sent; those already sent "
+                        "stay in the remote company.", old=connection.sync_start_date,
+                        new=vals["sync_start_date"] or "-", user=self.env.user.name))
+        return super().write(vals)
+
+    def _allowed_move_types(self):
+        sales = ("out_invoice", "out_refund")
+        return sales if self.access_scope == "customers_sales" else sales + (
+            "in_invoice", "in_refund")
+
+    def _allowed_kinds(self):
+        if self.access_scope == "customers_sales":
+            return [kind for kind in KINDS if kind in SALES_KINDS]
+        return list(KINDS)
+
+    def _check_can_sync(self):
+        """Refuse to sync what would go wrong: not connected, no start date, or a
+        connection re-pointed at another remote company while records still point at the
+        old one."""
+        self.ensure_one()
+        if self.state != "connected":
+            self._raise_authorization_case(self._authorization_case())
+        if not self.sync_start_date:
+            raise UserError(self.env._("%s: set the sync start date (go-live date) first.",
+                                       self.name))
+        stale = self.env["accounting.sync.binding"].search_count([
+            ("connection_id", "=", self.id), ("remote_id", "!=", False),
+            ("remote_company_id", "!=", False),
+            ("remote_company_id", "!=", self.remote_company_id)])
+        if stale:
+            raise UserError(self.env._(
+                "%(connection)s now points at %(remote)s, but %(count)s records are still "
+                "linked to another remote company. Use Reset Record Sync State on them "
+                "first, so that they are not mixed with this company's records.",
+                connection=self.name, remote=self.remote_company_name, count=stale))
+
+    def _schedule_sync(self, seconds=0):
+        """Run the scheduled sync of this connection in ``seconds``."""
+        at = fields.Datetime.now() + timedelta(seconds=seconds)
+        self.sudo().next_sync_at = at
+        self.env.ref("accounting_sync.ir_cron_sync").sudo()._trigger(at)
+
+    def _refresh_chart(self):
+        """Read the remote accounts and taxes, and match the unmapped Odoo ones."""
+        self.ensure_one()
+        chart = self._call_provider(
+            lambda adapter, tokens: adapter.fetch_chart(tokens, self.remote_company_id))
+        Remote = self.env["accounting.sync.remote.record"]
+        known = {(r.kind, r.remote_id): r for r in self.with_context(
+            active_test=False).remote_record_ids}
+        for kind, items in (("account", chart.accounts), ("tax", chart.taxes)):
+            for item in items:
+                values = {
+                    "name": item.name, "active": item.active,
+                    "code": getattr(item, "code", None) or False,
+                    "remote_type": getattr(item, "type", None) or False,
+                    "is_bank": getattr(item, "is_bank", False),
+                    "rate": float(getattr(item, "rate", None) or 0.0),
+                }
+                if (kind, item.id) in known:
+                    known[(kind, item.id)].write(values)
+                else:
+                    Remote.create(dict(values, connection_id=self.id, kind=kind,
+                                       remote_id=item.id))
+        return chart
+
+    def action_refresh_chart(self):
+        self.ensure_one()
+        chart = self._refresh_chart()
+        return self._notification(self.env._(
+            "Read %(accounts)s accounts and %(taxes)s taxes from %(remote)s.",
+            accounts=len(chart.accounts), taxes=len(chart.taxes),
+            remote=self.remote_company_name))
+
+    def _remote_for(self, account=None, tax=None):
+        """The remote account or tax an Odoo one is sent as: its mapping, else a match by
+        code, then by name (then, for taxes, by rate), remembered as a mapping."""
+        self.ensure_one()
+        kind, record = ("account", account) if account else ("tax", tax)
+        Mapping = self.env["accounting.sync.mapping"]
+        mapping = Mapping.search([("connection_id", "=", self.id),
+                                  (kind + "_id", "=", record.id)], limit=1)
+        if mapping:
+            return mapping.remote_record_id
+        candidates = self.remote_record_ids.filtered(lambda r: r.kind == kind)
+        match, matched_by = None, None
+        code = account.code if account else None
+        if code:
+            match = candidates.filtered(lambda r: r.code and r.code == code)[:1]
+            matched_by = "code"
+        if not match:
+            name = record.name.strip().lower()
+            match = candidates.filtered(lambda r: r.name.strip().lower() == name)[:1]
+            matched_by = "name"
+        if not match and tax and tax.amount_type == "percent":
+            match = candidates.filtered(lambda r: abs(r.rate - tax.amount) < 0.0001)[:1]
+            matched_by = "rate"
+        Mapping.create({"connection_id": self.id, "kind": kind, kind + "_id": record.id,
+                        "remote_record_id": match.id if match else False,
+                        "matched_by": matched_by if match else False})
+        return match
+
+    def _remote_url(self, kind, remote_id):
+        """Where an accountant sees the remote record."""
+        if self.environment == "local":
+            return "%s/_sandbox/records/%s/%s" % ((self.local_url or "").rstrip("/"),
+                                                  self.provider, remote_id)
+        if self.provider == "quickbooks_online":
+            host = ("https://app.sandbox.qbo.intuit.com" if self.environment == "sandbox"
+                    else "https://app.qbo.intuit.com")
+            page = {"customer": "customerdetail?nameId=", "vendor": "vendordetail?nameId=",
+                    "product": "items?itemId=", "invoice": "invoice?txnId=",
+                    "credit_note": "creditmemo?txnId=", "bill": "bill?txnId=",
+                    "vendor_credit": "vendorcredit?txnId=",
+                    "customer_payment": "recvpayment?txnId=",
+                    "vendor_payment": "billpayment?txnId=",
+                    "journal_entry": "journal?txnId="}.get(kind, "homepage?")
+            return "%s/app/%s%s" % (host, page, remote_id)
+        page = {"customer": "Contacts/View/", "vendor": "Contacts/View/",
+                "product": "Accounts/Inventory/",
+                "invoice": "AccountsReceivable/View.aspx?InvoiceID=",
+                "credit_note": "AccountsReceivable/ViewCreditNote.aspx?creditNoteID=",
+                "bill": "AccountsPayable/View.aspx?InvoiceID=",
+                "vendor_credit": "AccountsPayable/ViewCreditNote.aspx?creditNoteID=",
+                "journal_entry": "Journal/View.aspx?invoiceID="}.get(kind, "Dashboard/?")
+        return "https://go.xero.com/%s%s" % (page, remote_id.split(",")[0])
+
+    def _sync(self, trigger="button", bindings=None, commit=False):
+        """Run one sync now, in this transaction (``commit``: per batch, for the cron)."""
+        self.ensure_one()
+        run = self.env["accounting.sync.run"].create({
+            "connection_id": self.id, "trigger": trigger})
+        return self.env["accounting.sync.engine"]._execute(run, only=bindings, commit=commit)
+
+    def action_sync_now(self):
+        """Queue a sync of this connection for the cron worker; it reports back here."""
+        self.ensure_one()
+        if not self.sync_start_date:
+            self._check_sync_admin()  # the go-live date is an administrator's decision
+            return {
+                "type": "ir.actions.act_window", "res_model": self._name, "res_id": self.id,
+                "view_mode": "form", "target": "new",
+                "views": [(self.env.ref(
+                    "accounting_sync.accounting_sync_connection_view_form_start_date").id,
+                    "form")],
+                "name": self.env._("When does syncing start?"),
+            }
+        self._check_can_sync()
+        self.sudo().sync_requested_by_id = self.env.user
+        self._schedule_sync()
+        return self._notification(self.env._(
+            "Sync of %s started: you will be notified when it ends.", self.name))
+
+    def action_confirm_start_date(self):
+        self.ensure_one()
+        if not self.sync_start_date:
+            raise UserError(self.env._("Choose the date syncing starts from."))
+        return self.action_sync_now()
+
+    @api.model
+    def _cron_sync(self):
+        """Sync every due connection, one at a time per connection across workers, each
+        batch committed; re-trigger while work remains."""
+        now = fields.Datetime.now()
+        busy = self.env["accounting.sync.run"].search([
+            ("state", "=", "running"), ("start", ">", now - timedelta(hours=1))]).connection_id
+        due = self.search([("state", "=", "connected"), ("sync_start_date", "!=", False),
+                           ("id", "not in", busy.ids),
+                           "|", ("next_sync_at", "=", False), ("next_sync_at", "<=", now)])
+        for connection in due:
+            self.env.cr.execute(
+                "SELECT id FROM accounting_sync_connection WHERE id = %s "
+                "FOR NO KEY UPDATE SKIP LOCKED", (connection.id,))
+            if not self.env.cr.fetchone():
+                continue  # another worker is syncing it
+            user = connection.sync_requested_by_id
+            connection.sudo().write({
+                "next_sync_at": now + timedelta(minutes=max(connection.sync_interval, 1)),
+                "sync_requested_by_id": False})
+            run = self.env["accounting.sync.run"].create({
+                "connection_id": connection.id, "trigger": "button" if user else "schedule",
+                "user_id": (user or self.env.user).id})
+            # Claim the connection (next_sync_at moved on) and show the run at once; the
+            # engine then commits per batch.
+            self.env.cr.commit()  # pylint: disable=invalid-commit
+            self.env["accounting.sync.engine"]._execute(run, commit=True)
+            self.env.cr.commit()  # pylint: disable=invalid-commit
+
+    def action_open_failed(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "accounting_sync.accounting_sync_binding_action_failed")
+        action["domain"] = [("connection_id", "=", self.id), ("state", "=", "failed")]
+        return action
+
+    def action_open_runs(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "accounting_sync.accounting_sync_run_action")
+        action["domain"] = [("connection_id", "=", self.id)]
+        return action
+
+    def action_open_mappings(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "accounting_sync.accounting_sync_mapping_action")
+        action["domain"] = [("connection_id", "=", self.id)]
+        action["context"] = {"default_connection_id": self.id}
+        return action
+
+    def action_troubleshoot(self):
+        """One CSV of every current error, with what support needs; attached here, e-mailed
+        to the configured support address, and downloaded."""
+        self.ensure_one()
+        failed = self.env["accounting.sync.binding"].search(
+            [("connection_id", "=", self.id), ("state", "=", "failed")], order="remote_type, id")
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(["Record", "Type", "Odoo model", "Odoo id", "Remote company",
+                         "Remote id", "Provider code", "Provider request id", "Message",
+                         "Attempts", "Last run"])
+        for binding in failed:
+            writer.writerow([binding.record_name, binding.remote_type, binding.res_model,
+                             binding.res_id, "%s (%s)" % (self.remote_company_name,
+                                                          self.remote_company_id),
+                             binding.remote_id or "", binding.error_code or "",
+                             binding.request_id or "", binding.last_error or "",
+                             binding.attempts, binding.run_id.display_name or ""])
+        name = "accounting-sync-%s-%s.csv" % (self.id, fields.Date.today())
+        attachment = self.env["ir.attachment"].create({
+            "name": name, "raw": buffer.getvalue().encode(), "mimetype": "text/csv",
+            "res_model": self._name, "res_id": self.id})
+        support = self.env["ir.config_parameter"].sudo().get_param(
+            "accounting_sync.support_email")
+        if support:
+            self.env["mail.mail"].sudo().create({
+                "subject": self.env._("Accounting Sync errors: %(connection)s (%(count)s)",
+                                      connection=self.name, count=len(failed)),
+                "email_to": support, "auto_delete": False, "body_html": self.env._(
+                    "<p>%(count)s failed items of %(connection)s (%(provider)s, %(remote)s) "
+                    "are attached.</p>", count=len(failed), connection=self.name,
+                    provider=self._provider_label(), remote=self.remote_company_name),
+                "attachment_ids": [fields.Command.link(attachment.id)],
+            }).send()
+        self.message_post(body=self.env._(
+            "Troubleshooting report with %(count)s errors%(sent)s.", count=len(failed),
+            sent=self.env._(", sent to %s", support) if support else ""),
+            attachment_ids=attachment.ids)
+        return {"type": "ir.actions.act_url", "target": "self",
+                "url": "/web/content/%s?download=true" % attachment.id}

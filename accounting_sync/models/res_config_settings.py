@@ -23,6 +23,9 @@ class ResConfigSettings(models.TransientModel):
     accounting_sync_expiry_warning_days = fields.Integer(
         string="Warn Before Authorization Expires (days)", default=14,
         config_parameter="accounting_sync.expiry_warning_days")
+    accounting_sync_support_email = fields.Char(
+        string="Support E-mail", config_parameter="accounting_sync.support_email",
+        help="Troubleshooting reports are e-mailed here.")
     accounting_sync_redirect_uri = fields.Char(
         string="Redirect URI", compute="_compute_accounting_sync_redirect_uri",
         help="Register this exact URI in the Intuit and Xero developer portals.")

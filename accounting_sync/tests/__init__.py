@@ -3,3 +3,4 @@ from . import test_connect
 from . import test_token_lifecycle
 from . import test_concurrent_refresh
 from . import test_connect_tour
+from . import test_sync

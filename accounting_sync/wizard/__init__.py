@@ -1,2 +1,3 @@
 from . import accounting_sync_connect_wizard
 from . import accounting_sync_connect_wizard_company
+from . import accounting_sync_reset_wizard

@@ -1,0 +1,98 @@
+import hashlib
+
+from odoo import api, fields, models
+
+REMOTE_TYPES = [
+    ("customer", "Customer"), ("vendor", "Vendor"), ("product", "Product"),
+    ("invoice", "Invoice"), ("credit_note", "Credit Note"), ("bill", "Bill"),
+    ("vendor_credit", "Vendor Refund"), ("customer_payment", "Customer Payment"),
+    ("vendor_payment", "Vendor Payment"), ("journal_entry", "Journal Entry"),
+]
+
+
+class AccountingSyncBinding(models.Model):
+    """The sync state of one Odoo record in one remote company."""
+
+    _name = "accounting.sync.binding"
+    _description = "Accounting Sync: record sync state"
+    _order = "id desc"
+    _rec_name = "record_name"
+
+    connection_id = fields.Many2one("accounting.sync.connection", required=True, index=True,
+                                    ondelete="cascade", readonly=True)
+    company_id = fields.Many2one(related="connection_id.company_id", store=True, index=True)
+    res_model = fields.Char(string="Odoo Model", required=True, index=True, readonly=True)
+    res_id = fields.Many2oneReference(string="Odoo Record ID", model_field="res_model",
+                                      required=True, index=True, readonly=True)
+    record_name = fields.Char(readonly=True)
+    remote_type = fields.Selection(REMOTE_TYPES, required=True, readonly=True)
+    remote_id = fields.Char(readonly=True, copy=False, index=True)
+    remote_version = fields.Char(readonly=True, copy=False,
+                                 help="QBO SyncToken, Xero UpdatedDateUTC")
+    remote_number = fields.Char(readonly=True, copy=False)
+    remote_company_id = fields.Char(
+        string="Remote Company ID", readonly=True, copy=False,
+        help="The remote company the remote id belongs to (QBO realm / Xero tenant).")
+    state = fields.Selection(
+        [("pending", "Pending"), ("synced", "Synced"), ("failed", "Failed"),
+         ("skipped", "Never sync")],
+        required=True, default="pending", index=True, readonly=True)
+    voided = fields.Boolean(readonly=True, help="The remote copy was voided or deleted.")
+    last_error = fields.Text(readonly=True)
+    error_code = fields.Char(readonly=True)
+    request_id = fields.Char(string="Provider Request ID", readonly=True)
+    attempts = fields.Integer(readonly=True)
+    last_synced_at = fields.Datetime(readonly=True)
+    payload_hash = fields.Char(readonly=True, help="Hash of what was last sent")
+    run_id = fields.Many2one("accounting.sync.run", string="Last Run", readonly=True,
+                             index=True, ondelete="set null")
+    remote_url = fields.Char(compute="_compute_remote_url", string="Open Remote")
+
+    _sql_constraints = [
+        ("record_unique", "unique(connection_id, res_model, res_id)",
+         "A record has one sync state per connection."),
+        ("remote_unique", "unique(connection_id, remote_type, remote_id)",
+         "A remote record is linked to one Odoo record per connection."),
+    ]
+
+    @api.depends("remote_id", "remote_type", "connection_id.provider",
+                 "connection_id.environment")
+    def _compute_remote_url(self):
+        for binding in self:
+            binding.remote_url = binding.remote_id and binding.connection_id._remote_url(
+                binding.remote_type, binding.remote_id)
+
+    @api.model
+    def _payload_hash(self, record):
+        """What identifies a payload version: every field but the keys and remote ids."""
+        data = {k: v for k, v in vars(record).items()
+                if k not in ("key", "remote_id", "remote_version")}
+        return hashlib.sha256(repr(sorted(data.items())).encode()).hexdigest()
+
+    def _idempotency_key(self, payload_hash):
+        """Stable for this binding and payload version: a retry sends the same key."""
+        self.ensure_one()
+        return "odoo-%s-%s-%s" % (self.env.cr.dbname[:12], self.id, payload_hash[:16])
+
+    def _record(self):
+        self.ensure_one()
+        return self.env[self.res_model].browse(self.res_id).exists()
+
+    def action_open_record(self):
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window", "res_model": self.res_model,
+            "res_id": self.res_id, "view_mode": "form", "target": "current",
+        }
+
+    def action_open_remote(self):
+        self.ensure_one()
+        return {"type": "ir.actions.act_url", "url": self.remote_url, "target": "new"}
+
+    def action_retry(self):
+        """Sync these records again now (failed items)."""
+        self.filtered(lambda b: b.state != "skipped").write({"state": "pending", "attempts": 0})
+        for connection in self.connection_id:
+            connection._sync(trigger="records", bindings=self.filtered(
+                lambda b, c=connection: b.connection_id == c))
+        return True

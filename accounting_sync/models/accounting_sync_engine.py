@@ -1,0 +1,505 @@
+"""The sync engine: which Odoo records to send, as what, in which order, and what came back.
+
+Odoo records are turned into the provider-neutral records of ``providers.documents``;
+the connection's adapter turns those into API calls (batched, with idempotency keys).
+"""
+import logging
+from datetime import timedelta
+from decimal import Decimal
+
+from odoo import api, models
+from odoo.exceptions import UserError
+
+from ..providers import ProviderError, ProviderUnavailableError, RateLimitError
+from ..providers import documents as doc
+
+_logger = logging.getLogger(__name__)
+
+MOVE_KINDS = {
+    "out_invoice": "invoice", "out_refund": "credit_note",
+    "in_invoice": "bill", "in_refund": "vendor_credit",
+}
+SALES_KINDS = ("customer", "product", "invoice", "credit_note", "customer_payment")
+MODEL_OF_KIND = {
+    "customer": "res.partner", "vendor": "res.partner", "product": "product.product",
+    "invoice": "account.move", "credit_note": "account.move", "bill": "account.move",
+    "vendor_credit": "account.move", "journal_entry": "account.move",
+    "customer_payment": "account.payment", "vendor_payment": "account.payment",
+}
+DEFAULT_BATCH = {"quickbooks_online": 30, "xero": 50}
+MAX_ATTEMPTS = 5
+# A record edited in a transaction that began before the last send but committed after it
+# has an older write_date: look back this much, and let the payload hash tell.
+CHANGE_MARGIN = timedelta(minutes=10)
+
+
+class MappingError(Exception):
+    """A record cannot be built: a mapping or a dependency is missing. Plain words."""
+
+
+def _dec(value, digits=2):
+    return Decimal(str(round(value or 0.0, digits)))
+
+
+class AccountingSyncEngine(models.AbstractModel):
+    _name = "accounting.sync.engine"
+    _description = "Accounting Sync engine"
+
+    # ------------------------------------------------------------------------------------
+    # Entry point
+    # ------------------------------------------------------------------------------------
+
+    @api.model
+    def _execute(self, run, only=None, commit=False):
+        """Sync ``run.connection_id``: everything due, or only the bindings ``only``.
+        With ``commit`` (cron), each batch is committed as soon as it is done."""
+        connection = run.connection_id
+        context = _RunContext(self.env, connection, run, commit)
+        try:
+            connection._check_can_sync()
+            context.load_chart()
+            for kind in connection._allowed_kinds():
+                bindings = self._bindings_to_sync(context, kind, only)
+                context.process(kind, bindings)
+            self._void_cancelled(context, only)
+        except (RateLimitError, ProviderUnavailableError) as e:
+            retry_after = getattr(e, "retry_after", 60)
+            run._finish("interrupted", self.env._(
+                "%(error)s The sync resumes in %(seconds)s seconds; nothing was lost.",
+                error=str(e), seconds=retry_after))
+            connection._schedule_sync(seconds=retry_after)
+            return run
+        except (UserError, ProviderError) as e:
+            message = e.args[0] if isinstance(e, UserError) else str(e)
+            run._finish("failed", message)
+            connection.sudo().last_error = message
+            return run
+        run._finish()
+        return run
+
+    @api.model
+    def _sync_records(self, connection, records):
+        """Sync ``records`` now, with what they reference (customer, products, the
+        documents a payment pays) first. Records out of the connection's scope are left."""
+        todo = self.env["accounting.sync.binding"]
+        for record in self._with_dependencies(connection, records):
+            kind = self._kind_of(connection, record)
+            if not kind:
+                continue
+            binding = self.env["accounting.sync.binding"].search([
+                ("connection_id", "=", connection.id), ("res_model", "=", record._name),
+                ("res_id", "=", record.id)])
+            if not binding:
+                binding = binding.create({
+                    "connection_id": connection.id, "res_model": record._name,
+                    "res_id": record.id, "record_name": record.display_name,
+                    "remote_type": kind})
+            elif binding.state == "failed":
+                binding.attempts = 0
+            todo |= binding
+        run = self.env["accounting.sync.run"].create({
+            "connection_id": connection.id, "trigger": "records"})
+        return self._execute(run, only=todo)
+
+    def _with_dependencies(self, connection, records):
+        result = []
+        if records._name == "account.move":
+            result += list(records.commercial_partner_id) + list(
+                records.invoice_line_ids.product_id)
+        if records._name == "account.payment":
+            result += list(records.partner_id.commercial_partner_id)
+            invoices = records.reconciled_invoice_ids | records.reconciled_bill_ids
+            result += list(invoices.commercial_partner_id) + list(
+                invoices.invoice_line_ids.product_id) + list(invoices)
+        return result + list(records)
+
+    def _kind_of(self, connection, record):
+        """What ``record`` is sent as by ``connection``, or None (out of scope)."""
+        allowed = connection._allowed_kinds()
+        kind = None
+        if record._name == "account.move":
+            if record.state != "posted" or record.date < connection.sync_start_date:
+                return None
+            kind = MOVE_KINDS.get(record.move_type) or (
+                "journal_entry" if record.journal_id.type == "general" else None)
+        elif record._name == "account.payment":
+            if record.date < connection.sync_start_date:
+                return None
+            kind = "customer_payment" if record.partner_type == "customer" else "vendor_payment"
+        elif record._name == "res.partner":
+            kind = "customer" if record.customer_rank >= record.supplier_rank else "vendor"
+        elif record._name == "product.product":
+            kind = "product"
+        return kind if kind in allowed else None
+
+    # ------------------------------------------------------------------------------------
+    # What to send
+    # ------------------------------------------------------------------------------------
+
+    def _scope_moves(self, connection, move_types):
+        return self.env["account.move"].search([
+            ("company_id", "=", connection.company_id.id),
+            ("move_type", "in", move_types),
+            ("state", "=", "posted"),
+            ("date", ">=", connection.sync_start_date),
+        ], order="date, id")
+
+    def _scope_payments(self, connection, partner_type):
+        return self.env["account.payment"].search([
+            ("company_id", "=", connection.company_id.id),
+            ("partner_type", "=", partner_type),
+            ("state", "in", ("in_process", "paid")),
+            ("date", ">=", connection.sync_start_date),
+        ], order="date, id")
+
+    def _candidates(self, connection, kind):
+        """The Odoo records of ``kind`` in scope (dated on or after the start date)."""
+        if kind in MOVE_KINDS.values():
+            move_type = next(t for t, k in MOVE_KINDS.items() if k == kind)
+            return self._scope_moves(connection, [move_type])
+        if kind == "journal_entry":
+            return self._scope_moves(connection, ["entry"]).filtered(
+                lambda m: m.journal_id.type == "general" and not m.origin_payment_id
+                and not m.statement_line_id)
+        if kind == "customer_payment":
+            return self._scope_payments(connection, "customer")
+        if kind == "vendor_payment":
+            return self._scope_payments(connection, "supplier")
+        if kind in ("customer", "vendor"):
+            sales = kind == "customer"
+            moves = self._scope_moves(connection, ["out_invoice", "out_refund"] if sales
+                                      else ["in_invoice", "in_refund"])
+            payments = self._scope_payments(connection, "customer" if sales else "supplier")
+            partners = (moves.partner_id | payments.partner_id).commercial_partner_id
+            if not sales:  # a partner already sent as a customer stays one record
+                bound = self.env["accounting.sync.binding"].search([
+                    ("connection_id", "=", connection.id), ("res_model", "=", "res.partner"),
+                    ("res_id", "in", partners.ids), ("remote_type", "=", "customer")])
+                partners = partners.filtered(lambda p: p.id not in bound.mapped("res_id"))
+            return partners
+        if kind == "product":
+            moves = self._scope_moves(connection, list(connection._allowed_move_types()))
+            return moves.invoice_line_ids.product_id
+        return self.env[MODEL_OF_KIND[kind]]
+
+    def _bindings_to_sync(self, context, kind, only):
+        """Bindings of ``kind`` that need sending: new records, pending or failed ones, and
+        synced ones whose record changed since (the payload hash decides later)."""
+        connection = context.connection
+        Binding = self.env["accounting.sync.binding"]
+        if only is not None:
+            return only.filtered(lambda b: b.remote_type == kind and b.state != "skipped")
+        records = self._candidates(connection, kind)
+        existing = Binding.search([
+            ("connection_id", "=", connection.id), ("res_model", "=", records._name),
+            ("res_id", "in", records.ids)])
+        by_id = {b.res_id: b for b in existing}
+        missing = records.filtered(lambda r: r.id not in by_id)
+        created = Binding.create([{
+            "connection_id": connection.id, "res_model": r._name, "res_id": r.id,
+            "record_name": r.display_name, "remote_type": kind,
+        } for r in missing])
+        due = created
+        for record in records - missing:
+            binding = by_id[record.id]
+            if binding.state == "skipped" or binding.remote_type != kind or binding.voided:
+                continue
+            if binding.state in ("pending", "failed"):
+                if binding.attempts < MAX_ATTEMPTS or binding.state == "pending":
+                    due |= binding
+            elif record.write_date and binding.last_synced_at and \
+                    record.write_date >= binding.last_synced_at - CHANGE_MARGIN:
+                # Changed since (or around) the last send: the payload hash decides.
+                due |= binding
+        return due
+
+    def _void_cancelled(self, context, only):
+        """Cancelled documents and payments that were synced: void them remotely."""
+        connection = context.connection
+        domain = [("connection_id", "=", connection.id), ("state", "=", "synced"),
+                  ("voided", "=", False), ("remote_id", "!=", False),
+                  ("res_model", "in", ("account.move", "account.payment"))]
+        if only is not None:
+            domain.append(("id", "in", only.ids))
+        for binding in self.env["accounting.sync.binding"].search(domain):
+            record = binding._record()
+            if record and record.state not in ("cancel", "canceled"):
+                continue
+            result = connection._call_provider(lambda adapter, tokens, b=binding: adapter.void(
+                tokens, connection.remote_company_id, b.remote_type, b.remote_id,
+                b.remote_version))
+            context.run._count(batches=1)
+            if result.ok:
+                binding.write({"voided": True, "remote_version": result.remote_version,
+                               "last_synced_at": self.env.cr.now(), "run_id": context.run.id})
+                context.run._count(voided=1)
+            else:
+                binding.write({"state": "failed", "last_error": str(result.error),
+                               "run_id": context.run.id})
+                context.run._count(failed=1)
+            context.commit()
+
+    # ------------------------------------------------------------------------------------
+    # Building provider-neutral records
+    # ------------------------------------------------------------------------------------
+
+    def _build(self, context, binding, record):
+        if not record:
+            raise MappingError(self.env._("The Odoo record was deleted."))
+        builder = {
+            "customer": self._build_party, "vendor": self._build_party,
+            "product": self._build_product,
+            "customer_payment": self._build_payment, "vendor_payment": self._build_payment,
+            "journal_entry": self._build_journal_entry,
+        }.get(binding.remote_type, self._build_document)
+        return builder(context, binding, record)
+
+    def _build_party(self, context, binding, partner):
+        return doc.Party(
+            key=None, kind=binding.remote_type, name=partner.name.strip(),
+            email=partner.email or None, phone=partner.phone or partner.mobile or None,
+            vat=partner.vat or None,
+            company_name=partner.name if partner.is_company else None,
+            address=doc.Address(street=partner.street or None, street2=partner.street2 or None,
+                                city=partner.city or None, zip=partner.zip or None,
+                                state=partner.state_id.code or None,
+                                country_code=partner.country_id.code or None),
+        )
+
+    def _build_product(self, context, binding, product):
+        income = product.property_account_income_id or \
+            product.categ_id.property_account_income_categ_id
+        expense = product.property_account_expense_id or \
+            product.categ_id.property_account_expense_categ_id
+        return doc.Product(
+            key=None, name=product.name, code=product.default_code or None,
+            description=product.description_sale or None,
+            sale_price=_dec(product.list_price, 4), purchase_price=_dec(product.standard_price, 4),
+            income_account=context.account_ref(income) if income else None,
+            expense_account=context.account_ref(expense) if expense else None,
+            service=product.type == "service",
+        )
+
+    def _build_document(self, context, binding, move):
+        party = context.dependency_ref(move.commercial_partner_id,
+                                       "customer" if move.is_sale_document() else "vendor")
+        lines = []
+        for line in move.invoice_line_ids.filtered(lambda l: l.display_type == "product"):
+            if len(line.tax_ids) > 1:
+                raise MappingError(self.env._(
+                    "Line “%(line)s” has several taxes; send it with one (combined) tax.",
+                    line=line.name))
+            lines.append(doc.Line(
+                description=line.name or line.product_id.display_name or "/",
+                quantity=_dec(line.quantity, 4), unit_price=_dec(line.price_unit, 6),
+                amount=_dec(line.price_subtotal),
+                account=context.account_ref(line.account_id),
+                tax=context.tax_ref(line.tax_ids) if line.tax_ids else None,
+                tax_amount=_dec(line.price_total - line.price_subtotal),
+                item=context.item_ref(line.product_id),
+                discount_percent=_dec(line.discount) if line.discount else None,
+            ))
+        if not lines:
+            raise MappingError(self.env._("The document has no lines to send."))
+        return doc.Document(
+            key=None, kind=binding.remote_type, number=move.name,
+            date=move.invoice_date or move.date, due_date=move.invoice_date_due or None,
+            party=party, currency=move.currency_id.name, lines=lines,
+            amount_untaxed=_dec(move.amount_untaxed), amount_tax=_dec(move.amount_tax),
+            amount_total=_dec(move.amount_total),
+            exchange_rate=context.exchange_rate(move.currency_id, move.amount_total,
+                                                move.amount_total_signed),
+            reference=move.ref or None,
+        )
+
+    def _build_payment(self, context, binding, payment):
+        kind = "customer" if payment.partner_type == "customer" else "vendor"
+        party = context.dependency_ref(payment.partner_id.commercial_partner_id, kind)
+        allocations = []
+        counterpart_lines = payment.move_id.line_ids.filtered(
+            lambda l: l.account_id.account_type in ("asset_receivable", "liability_payable"))
+        for partial in counterpart_lines.matched_debit_ids | counterpart_lines.matched_credit_ids:
+            other = (partial.debit_move_id | partial.credit_move_id) - counterpart_lines
+            move = other.move_id
+            if move.move_type not in MOVE_KINDS:
+                continue
+            same_currency = move.currency_id == payment.currency_id
+            amount = (partial.debit_amount_currency if partial.debit_move_id == other
+                      else partial.credit_amount_currency) if same_currency else partial.amount
+            allocations.append(doc.Allocation(
+                document=context.dependency_ref(move, MOVE_KINDS[move.move_type]),
+                document_kind=MOVE_KINDS[move.move_type], amount=_dec(amount)))
+        if not allocations:
+            raise MappingError(self.env._(
+                "The payment is not reconciled with a synced invoice or bill yet."))
+        bank_account = payment.journal_id.default_account_id
+        return doc.Payment(
+            key=None, kind=binding.remote_type, date=payment.date, party=party,
+            amount=_dec(payment.amount), currency=payment.currency_id.name,
+            account=context.account_ref(bank_account), allocations=allocations,
+            exchange_rate=context.exchange_rate(payment.currency_id, payment.amount,
+                                                payment.amount_company_currency_signed),
+            reference=payment.memo or payment.name,
+        )
+
+    def _build_journal_entry(self, context, binding, move):
+        lines = []
+        for line in move.line_ids:
+            partner = line.partner_id.commercial_partner_id
+            partner_binding = partner and context.binding_of(partner)
+            lines.append(doc.JournalLine(
+                account=context.account_ref(line.account_id),
+                debit=_dec(line.debit), credit=_dec(line.credit),
+                description=line.name or None,
+                party=doc.Ref(partner_binding.remote_id, partner.name)
+                if partner_binding and partner_binding.remote_id else None,
+            ))
+        return doc.JournalEntry(
+            key=None, kind="journal_entry", date=move.date, number=move.name, lines=lines,
+            currency=move.company_id.currency_id.name, narration=move.ref or move.name,
+        )
+
+
+class _RunContext:
+    """What one run knows: the connection, its mappings (cached), counters, commits."""
+
+    def __init__(self, env, connection, run, commit):
+        self.env = env
+        self.connection = connection
+        self.run = run
+        self.do_commit = commit
+        self.engine = env["accounting.sync.engine"]
+        self.batch_size = DEFAULT_BATCH.get(connection.provider, 30)
+        self._accounts = {}
+        self._taxes = {}
+        self._bindings = {}
+
+    def commit(self):
+        """Commit each finished batch in the cron: what was sent is recorded at once."""
+        if self.do_commit:
+            self.env.cr.commit()  # pylint: disable=invalid-commit
+
+    def load_chart(self):
+        if not self.connection.remote_record_ids:
+            self.connection._refresh_chart()
+
+    # -- references ------------------------------------------------------------------------
+
+    def account_ref(self, account):
+        if account.id not in self._accounts:
+            self._accounts[account.id] = self.connection._remote_for(account=account)
+        remote = self._accounts[account.id]
+        if not remote:
+            raise MappingError(self.env._(
+                "Account %(account)s has no counterpart in %(remote)s: map it under "
+                "Accounting Sync → Mappings.", account=account.display_name,
+                remote=self.connection.remote_company_name))
+        return doc.Ref(remote.remote_id, remote.name)
+
+    def tax_ref(self, tax):
+        if tax.id not in self._taxes:
+            self._taxes[tax.id] = self.connection._remote_for(tax=tax)
+        remote = self._taxes[tax.id]
+        if not remote:
+            raise MappingError(self.env._(
+                "Tax %(tax)s has no counterpart in %(remote)s: map it under Accounting "
+                "Sync → Mappings.", tax=tax.display_name,
+                remote=self.connection.remote_company_name))
+        return doc.Ref(remote.remote_id, remote.name)
+
+    def binding_of(self, record):
+        key = (record._name, record.id)
+        if key not in self._bindings:
+            self._bindings[key] = self.env["accounting.sync.binding"].search([
+                ("connection_id", "=", self.connection.id), ("res_model", "=", record._name),
+                ("res_id", "=", record.id)], limit=1)
+        return self._bindings[key]
+
+    def dependency_ref(self, record, kind):
+        binding = self.binding_of(record)
+        if not binding or not binding.remote_id:
+            reason = binding.last_error if binding else self.env._("not synced yet")
+            raise MappingError(self.env._(
+                "%(record)s must be synced first: %(reason)s",
+                record=record.display_name, reason=reason or self.env._("not synced yet")))
+        return doc.Ref(binding.remote_id, record.display_name)
+
+    def item_ref(self, product):
+        product = product or self.connection.default_product_id
+        if not product:
+            if self.connection.provider == "quickbooks_online":
+                raise MappingError(self.env._(
+                    "A line has no product and QuickBooks Online needs one: set a Default "
+                    "Product on the connection."))
+            return None
+        return self.dependency_ref(product, "product")
+
+    def exchange_rate(self, currency, amount, amount_company_signed):
+        if currency == self.connection.company_id.currency_id or not amount:
+            return None
+        return Decimal(str(round(abs(amount_company_signed) / abs(amount), 6)))
+
+    # -- one kind, in batches ----------------------------------------------------------------
+
+    def process(self, kind, bindings):
+        Binding = self.env["accounting.sync.binding"]
+        for start in range(0, len(bindings), self.batch_size):
+            chunk = bindings[start:start + self.batch_size]
+            to_send, sent_bindings, hashes = [], Binding, {}
+            # One recordset for the chunk, so that reading one record prefetches them all.
+            records = self.env[chunk[:1].res_model].browse(chunk.mapped("res_id")).exists() \
+                if chunk else None
+            by_id = {r.id: r for r in records} if chunk else {}
+            for binding in chunk:
+                try:
+                    record = self.engine._build(self, binding, by_id.get(binding.res_id))
+                except MappingError as e:
+                    self._fail(binding, str(e))
+                    continue
+                payload_hash = Binding._payload_hash(record)
+                if binding.state == "synced" and binding.payload_hash == payload_hash:
+                    binding.write({"last_synced_at": self.env.cr.now()})
+                    self.run._count(unchanged=1)
+                    continue
+                record.key = binding._idempotency_key(payload_hash)
+                record.remote_id = binding.remote_id or None
+                record.remote_version = binding.remote_version or None
+                hashes[binding.id] = payload_hash
+                to_send.append(record)
+                sent_bindings |= binding
+            if to_send:
+                results = self.connection._call_provider(
+                    lambda adapter, tokens, records=to_send: adapter.push(
+                        tokens, self.connection.remote_company_id, records))
+                self.run._count(batches=1)
+                for binding, record, result in zip(sent_bindings, to_send, results):
+                    self._apply(binding, record, result, hashes[binding.id])
+            self.commit()
+
+    def _apply(self, binding, record, result, payload_hash):
+        values = {"attempts": binding.attempts + 1, "run_id": self.run.id,
+                  "remote_company_id": self.connection.remote_company_id}
+        if result.ok:
+            created = not binding.remote_id
+            values.update({
+                "state": "synced", "remote_id": result.remote_id,
+                "remote_version": result.remote_version,
+                "remote_number": result.remote_number or getattr(record, "number", None),
+                "payload_hash": payload_hash, "last_synced_at": self.env.cr.now(),
+                "last_error": False, "error_code": False, "request_id": False,
+            })
+            binding.write(values)
+            self.run._count(created=1 if created else 0, updated=0 if created else 1)
+            return
+        error = result.error
+        values.update({"state": "failed", "last_error": str(error),
+                       "error_code": getattr(error, "code", None),
+                       "request_id": getattr(error, "request_id", None)})
+        binding.write(values)
+        self.run._count(failed=1)
+
+    def _fail(self, binding, message):
+        binding.write({"state": "failed", "last_error": message, "error_code": "mapping",
+                       "attempts": binding.attempts + 1, "run_id": self.run.id})
+        self.run._count(failed=1)
+

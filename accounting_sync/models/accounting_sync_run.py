@@ -1,0 +1,63 @@
+from odoo import api, fields, models
+
+
+class AccountingSyncRun(models.Model):
+    """One sync run of one connection: what an accountant watches."""
+
+    _name = "accounting.sync.run"
+    _description = "Accounting Sync Run"
+    _order = "id desc"
+
+    connection_id = fields.Many2one("accounting.sync.connection", required=True, index=True,
+                                    ondelete="cascade", readonly=True)
+    company_id = fields.Many2one(related="connection_id.company_id", store=True)
+    trigger = fields.Selection(
+        [("schedule", "Schedule"), ("button", "Sync now"), ("records", "Selected records"),
+         ("webhook", "Webhook"), ("web_connector", "Web Connector")],
+        required=True, readonly=True)
+    user_id = fields.Many2one("res.users", readonly=True, default=lambda self: self.env.user)
+    state = fields.Selection(
+        [("running", "Running"), ("done", "Done"), ("partial", "Done with failures"),
+         ("interrupted", "Interrupted"), ("failed", "Failed")],
+        default="running", required=True, readonly=True)
+    start = fields.Datetime(default=fields.Datetime.now, readonly=True)
+    end = fields.Datetime(readonly=True)
+    created = fields.Integer(readonly=True)
+    updated = fields.Integer(readonly=True)
+    unchanged = fields.Integer(readonly=True)
+    failed = fields.Integer(readonly=True)
+    skipped = fields.Integer(readonly=True)
+    voided = fields.Integer(readonly=True)
+    batches = fields.Integer(string="Requests", readonly=True,
+                             help="Write requests sent (each carries up to a batch of records)")
+    outcome = fields.Text(readonly=True)
+    binding_ids = fields.One2many("accounting.sync.binding", "run_id", readonly=True)
+    failed_binding_ids = fields.One2many(
+        "accounting.sync.binding", "run_id", domain=[("state", "=", "failed")],
+        string="Failed Items", readonly=True)
+
+    @api.depends("connection_id", "start")
+    def _compute_display_name(self):
+        for run in self:
+            run.display_name = "%s – %s" % (run.connection_id.name,
+                                            fields.Datetime.to_string(run.start))
+
+    def _count(self, **increments):
+        """Add to the counters (kept in the database as the run goes)."""
+        self.ensure_one()
+        self.write({name: self[name] + value for name, value in increments.items() if value})
+
+    def _finish(self, state=None, outcome=None):
+        self.ensure_one()
+        if not state:
+            state = "partial" if self.failed else "done"
+        self.write({"state": state, "end": fields.Datetime.now(),
+                    "outcome": outcome or self.outcome})
+        if self.user_id and self.trigger in ("button", "records"):
+            message = self.env._(
+                "%(connection)s: %(created)s created, %(updated)s updated, %(failed)s failed.",
+                connection=self.connection_id.name, created=self.created,
+                updated=self.updated, failed=self.failed)
+            self.user_id._bus_send("simple_notification", {
+                "type": "warning" if self.failed or state != "done" else "success",
+                "title": self.env._("Accounting Sync"), "message": message})

@@ -1,0 +1,437 @@
+"""Syncing Odoo's books to the sandbox's QuickBooks Online and Xero companies, end to end:
+real Odoo documents, the real client libraries, real HTTP."""
+import time
+from datetime import date
+from urllib.parse import parse_qs, urlsplit
+
+import requests
+
+from odoo import Command
+from odoo.addons.account.tests.common import AccountTestInvoicingCommon
+from odoo.exceptions import UserError
+from odoo.tests import tagged
+
+from ..providers import get_adapter
+from .common import QBO_REALM_1, QBO_REALM_2, XERO_UK, sandbox
+
+START = date(2026, 1, 1)
+
+
+class SyncCase(AccountTestInvoicingCommon):
+    """A company with a chart of accounts, a connection holding live sandbox tokens, and
+    the accounts and taxes the documents use mapped to the remote company's."""
+
+    provider = None
+    remote_company = None
+    tax_rate = None
+    tax_remote = None          # remote tax the sale tax maps to
+    no_tax_remote = None
+    income_remote = None
+    expense_remote = None
+    bank_remote = None
+    # sandbox resource names
+    invoices = customers = None
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        # The token refresh uses a cursor of its own: let it share the test transaction.
+        cls.registry.enter_test_mode(cls.cr)
+        cls.addClassCleanup(cls.registry.leave_test_mode)
+        cls.sandbox = sandbox()
+        cls.env.user.groups_id |= cls.env.ref("accounting_sync.group_accounting_sync_admin")
+        ICP = cls.env["ir.config_parameter"].sudo()
+        code = "qbo" if cls.provider == "quickbooks_online" else "xero"
+        ICP.set_param("accounting_sync.%s_client_id" % code, "sync-test-client")
+        ICP.set_param("accounting_sync.%s_client_secret" % code, "sync-test-secret")
+        cls.tax = cls.env["account.tax"].create({
+            "name": "Sales tax %s%%" % cls.tax_rate, "amount": cls.tax_rate,
+            "type_tax_use": "sale", "company_id": cls.env.company.id})
+        cls.service = cls.env["product.product"].create({
+            "name": "Consulting", "type": "service", "list_price": 120.0,
+            "default_code": "CONS", "taxes_id": [Command.set(cls.tax.ids)],
+            "supplier_taxes_id": [Command.clear()]})
+        cls.customer = cls.env["res.partner"].create({
+            "name": "Azure Interior", "email": "azure@example.com", "is_company": True})
+        cls.vendor = cls.env["res.partner"].create({
+            "name": "Wood Corner", "email": "wood@example.com", "is_company": True})
+
+    def setUp(self):
+        super().setUp()
+        self.sandbox.reset()
+        self.connection = self.connect()
+
+    # -- set-up helpers --------------------------------------------------------------------
+
+    def connect(self, access_scope="all_accounting"):
+        adapter = get_adapter(self.provider, client_id="sync-test-client",
+                              client_secret="sync-test-secret", environment="local",
+                              base_url=self.sandbox.url)
+        self.sandbox.configure(auto_approve={"login": "alice@example.com",
+                                             "companies": [self.remote_company]})
+        redirect = "http://127.0.0.1/cb"
+        url, verifier = adapter.authorization_url(redirect, access_scope, "state")
+        location = requests.get(url, allow_redirects=False, timeout=10).headers["Location"]
+        code = parse_qs(urlsplit(location).query)["code"][0]
+        tokens = adapter.exchange_code(code, redirect, code_verifier=verifier)
+        connection = self.env["accounting.sync.connection"].create({
+            "name": "Books", "provider": self.provider, "environment": "local",
+            "local_url": self.sandbox.url, "access_scope": access_scope,
+            "sync_start_date": START, "default_product_id": self.service.id,
+        })
+        connection.sudo().write({
+            "state": "connected", "remote_company_id": self.remote_company,
+            "remote_company_name": "Sandbox company", "token_holder_id": self.env.uid,
+            **connection._token_values(tokens)})
+        connection._refresh_chart()
+        self.map(connection, account=self.service.property_account_income_id
+                 or self.service.categ_id.property_account_income_categ_id,
+                 remote=self.income_remote)
+        self.map(connection, account=self.company_data["default_account_expense"],
+                 remote=self.expense_remote)
+        self.map(connection, account=self.company_data["default_journal_bank"].default_account_id,
+                 remote=self.bank_remote)
+        self.map(connection, tax=self.tax, remote=self.tax_remote)
+        return connection
+
+    def map(self, connection, remote, account=None, tax=None):
+        kind = "account" if account else "tax"
+        remote_record = connection.remote_record_ids.filtered(
+            lambda r: r.kind == kind and r.name == remote)
+        self.assertEqual(len(remote_record), 1, "remote %s %r not found" % (kind, remote))
+        self.env["accounting.sync.mapping"].create({
+            "connection_id": connection.id, "kind": kind,
+            "account_id": account.id if account else False, "tax_id": tax.id if tax else False,
+            "remote_record_id": remote_record.id, "matched_by": "manual"})
+
+    def invoice(self, move_type="out_invoice", partner=None, day=date(2026, 3, 1),
+                price=100.0, quantity=3, taxes=None, post=True):
+        move = self.env["account.move"].create({
+            "move_type": move_type, "partner_id": (partner or self.customer).id,
+            "invoice_date": day, "date": day,
+            "invoice_line_ids": [Command.create({
+                "product_id": self.service.id, "quantity": quantity, "price_unit": price,
+                "tax_ids": [Command.set((self.tax if taxes is None else taxes).ids)],
+                **({"account_id": self.company_data["default_account_expense"].id}
+                   if move_type.startswith("in_") else {}),
+            })],
+        })
+        if post:
+            move.action_post()
+        return move
+
+    def pay(self, moves, day=date(2026, 3, 5)):
+        return self.env["account.payment.register"].with_context(
+            active_model="account.move", active_ids=moves.ids).create({
+                "payment_date": day,
+                "journal_id": self.company_data["default_journal_bank"].id,
+            })._create_payments()
+
+    def sync(self):
+        run = self.connection._sync(trigger="button")
+        return run
+
+    def binding(self, record):
+        return self.env["accounting.sync.binding"].search([
+            ("connection_id", "=", self.connection.id), ("res_model", "=", record._name),
+            ("res_id", "=", record.id)])
+
+    def remote(self, resource, **where):
+        records = self.sandbox.records(self.sandbox_provider, resource, self.remote_company)
+        return [r for r in records if all(r.get(k) == v for k, v in where.items())]
+
+    @property
+    def sandbox_provider(self):
+        return "qbo" if self.provider == "quickbooks_online" else "xero"
+
+
+class SyncTests:
+    """The tests, run for each provider by the classes below (Odoo collects inherited test
+    methods only with ``allow_inherited_tests_method``)."""
+
+    allow_inherited_tests_method = True
+
+    def test_invoice_and_customer_synced_once_to_the_cent(self):
+        move = self.invoice(price=33.33, quantity=3)
+        run = self.sync()
+        self.assertEqual(run.state, "done", run.outcome)
+        binding = self.binding(move)
+        self.assertEqual(binding.state, "synced", binding.last_error)
+        self.assertTrue(binding.remote_id)
+        self.assertEqual(self.binding(self.customer).state, "synced")
+        [remote] = self.remote(self.invoices, **{self.id_field: binding.remote_id})
+        self.assertEqual(self.remote_total(remote), move.amount_total)
+        self.assertEqual(len(self.remote(self.customers)), 1)
+        # A second run sends nothing new.
+        run = self.sync()
+        self.assertEqual((run.created, run.failed), (0, 0))
+        self.assertEqual(len(self.remote(self.invoices)), 1)
+
+    def test_start_date_cutoff(self):
+        old = self.invoice(day=date(2025, 12, 31))
+        new = self.invoice(day=START)
+        self.sync()
+        self.assertFalse(self.binding(old))
+        self.assertEqual(self.binding(new).state, "synced")
+        self.assertEqual(len(self.remote(self.invoices)), 1)
+
+    def test_access_scope_customers_and_sales(self):
+        self.connection.access_scope = "customers_sales"
+        sale = self.invoice()
+        bill = self.invoice("in_invoice", partner=self.vendor, taxes=self.env["account.tax"])
+        self.sync()
+        self.assertEqual(self.binding(sale).state, "synced")
+        self.assertFalse(self.binding(bill))
+        self.assertFalse(self.binding(self.vendor))
+
+    def test_all_document_kinds(self):
+        invoice = self.invoice()
+        refund = self.invoice("out_refund", price=20.0, quantity=1)
+        bill = self.invoice("in_invoice", partner=self.vendor, taxes=self.env["account.tax"])
+        vendor_refund = self.invoice("in_refund", partner=self.vendor, price=10.0,
+                                     quantity=1, taxes=self.env["account.tax"])
+        customer_payment = self.pay(invoice)
+        vendor_payment = self.pay(bill)
+        run = self.sync()
+        for record in (invoice, refund, bill, vendor_refund, customer_payment, vendor_payment,
+                       self.customer, self.vendor, self.service):
+            with self.subTest(record=record.display_name):
+                binding = self.binding(record)
+                self.assertEqual(binding.state, "synced", binding.last_error)
+        self.assertEqual(run.failed, 0)
+        [remote_invoice] = self.remote(self.invoices, **{self.id_field: self.binding(
+            invoice).remote_id})
+        self.assertEqual(self.remote_balance(remote_invoice), 0.0)
+
+    def test_missing_mapping_fails_before_any_call_and_others_sync(self):
+        other_tax = self.env["account.tax"].create({
+            "name": "Unmapped tax", "amount": 3.0, "type_tax_use": "sale"})
+        bad = self.invoice(taxes=other_tax)
+        good = self.invoice()
+        run = self.sync()
+        self.assertEqual(self.binding(good).state, "synced")
+        binding = self.binding(bad)
+        self.assertEqual(binding.state, "failed")
+        self.assertIn("Unmapped tax has no counterpart", binding.last_error)
+        self.assertEqual(run.state, "partial")
+        self.assertIn(binding, run.failed_binding_ids)
+        # Fix the mapping, retry: it syncs.
+        mapping = self.connection.mapping_ids.filtered(lambda m: m.tax_id == other_tax)
+        mapping.remote_record_id = self.connection.remote_record_ids.filtered(
+            lambda r: r.kind == "tax" and r.name == self.no_tax_remote)
+        binding.action_retry()
+        self.assertEqual(binding.state, "synced", binding.last_error)
+
+    def test_troubleshoot_report_collects_every_error(self):
+        other_tax = self.env["account.tax"].create({
+            "name": "Unmapped tax", "amount": 3.0, "type_tax_use": "sale"})
+        bad = self.invoice(taxes=other_tax)
+        self.sync()
+        self.env["ir.config_parameter"].sudo().set_param("accounting_sync.support_email",
+                                                          "support@example.com")
+        action = self.connection.action_troubleshoot()
+        attachment = self.env["ir.attachment"].browse(int(
+            action["url"].split("/web/content/")[1].split("?")[0]))
+        report = attachment.raw.decode()
+        self.assertIn(bad.name, report)
+        self.assertIn("Unmapped tax has no counterpart", report)
+        self.assertIn(self.remote_company, report)
+        mail = self.env["mail.mail"].sudo().search([("email_to", "=", "support@example.com")])
+        self.assertIn(attachment, mail.attachment_ids)
+
+    def test_existing_remote_customer_is_linked_not_duplicated(self):
+        self.seed_customer("Azure Interior", "azure@example.com")
+        self.invoice()
+        self.sync()
+        self.assertEqual(len(self.remote(self.customers)), 1)
+        self.assertEqual(self.binding(self.customer).state, "synced")
+
+    def test_name_clash_with_another_party_is_a_failed_item(self):
+        self.seed_customer("Azure Interior", "someone-else@example.com")
+        move = self.invoice()
+        self.sync()
+        binding = self.binding(self.customer)
+        self.assertEqual(binding.state, "failed")
+        self.assertIn("Azure Interior", binding.last_error)
+        self.assertEqual(self.binding(move).state, "failed")
+        self.assertIn("must be synced first", self.binding(move).last_error)
+
+    def test_cancelled_invoice_is_voided(self):
+        move = self.invoice()
+        self.sync()
+        move.button_draft()
+        move.button_cancel()
+        run = self.sync()
+        self.assertEqual(run.voided, 1)
+        binding = self.binding(move)
+        self.assertTrue(binding.voided)
+        [remote] = self.remote(self.invoices, **{self.id_field: binding.remote_id})
+        self.assertTrue(self.remote_is_void(remote))
+
+    def test_changed_and_reposted_invoice_updates_remote(self):
+        move = self.invoice(price=100.0)
+        self.sync()
+        first_id = self.binding(move).remote_id
+        move.button_draft()
+        move.invoice_line_ids.price_unit = 150.0
+        move.action_post()
+        run = self.sync()
+        self.assertEqual(run.failed, 0, run.failed_binding_ids.mapped("last_error"))
+        binding = self.binding(move)
+        live = [r for r in self.remote(self.invoices) if not self.remote_is_void(r)]
+        self.assertEqual(len(live), 1)
+        self.assertEqual(self.remote_total(live[0]), move.amount_total)
+        self.assertEqual(binding.remote_id, live[0][self.id_field])
+        self.assertTrue(first_id)
+
+    def test_throttling_and_outages_lose_nothing(self):
+        moves = self.env["account.move"]
+        for i in range(6):
+            moves |= self.invoice(price=10.0 + i)
+        self.sandbox.add_fault(status=429, provider=self.sandbox_provider, rate=0.2,
+                               retry_after=1, path_contains="/company/" if
+                               self.sandbox_provider == "qbo" else "api.xro")
+        self.sandbox.add_fault(status=500, provider=self.sandbox_provider, times=2,
+                               path_contains="/company/" if self.sandbox_provider == "qbo"
+                               else "api.xro")
+        for _attempt in range(30):
+            run = self.sync()
+            if run.state in ("done", "partial"):
+                break
+            self.assertEqual(run.state, "interrupted", run.outcome)
+        self.assertEqual(run.state, "done", run.outcome)
+        self.sandbox.clear_faults()
+        for move in moves:
+            self.assertEqual(self.binding(move).state, "synced")
+        self.assertEqual(len(self.remote(self.invoices)), 6, "nothing duplicated")
+
+    def test_timeout_after_remote_create_does_not_duplicate(self):
+        """The provider creates the invoice but the answer never reaches us: the next run
+        sends the same idempotency key and gets the first result back."""
+        move = self.invoice()
+        self.sync()  # the customer and the product
+        move2 = self.invoice(price=55.0)
+        self.env["ir.config_parameter"].sudo().set_param("accounting_sync.timeout", 1)
+        self.sandbox.add_fault(status=None, delay=2, provider=self.sandbox_provider,
+                               path_contains=self.write_path, method=self.write_method,
+                               times=1)
+        run = self.sync()
+        self.assertEqual(run.state, "interrupted", run.outcome)
+        self.assertEqual(self.binding(move2).state, "pending")
+        time.sleep(2)  # the provider finishes creating it meanwhile
+        self.assertEqual(len(self.remote(self.invoices)), 2)
+        run = self.sync()
+        self.assertEqual(self.binding(move2).state, "synced", self.binding(move2).last_error)
+        self.assertEqual(len(self.remote(self.invoices)), 2)
+        self.assertTrue(move)
+
+    def test_reset_record_sync_state(self):
+        move = self.invoice()
+        self.sync()
+        binding = self.binding(move)
+        wizard = self.env["accounting.sync.reset.wizard"].with_context(
+            active_model="accounting.sync.binding", active_ids=binding.ids).create(
+                {"policy": "void"})
+        self.assertEqual(wizard.count, 1)
+        wizard.action_reset()
+        self.assertFalse(binding.exists())
+        [remote] = self.remote(self.invoices)
+        self.assertTrue(self.remote_is_void(remote))
+        self.sync()
+        self.assertEqual(self.binding(move).state, "synced", self.binding(move).last_error)
+        self.assertNotEqual(self.binding(move).remote_id, remote[self.id_field])
+        # Never sync: the record is skipped from now on.
+        wizard = self.env["accounting.sync.reset.wizard"].with_context(
+            active_model="accounting.sync.binding", active_ids=self.binding(move).ids).create(
+                {"policy": "never"})
+        wizard.action_reset()
+        self.assertEqual(self.binding(move).state, "skipped")
+        self.assertTrue(any("reset the sync state of 1 records" in body
+                            for body in self.connection.message_ids.mapped("body")))
+
+    def test_repointed_connection_refuses_to_sync_until_reset(self):
+        move = self.invoice()
+        self.sync()
+        self.connection.sudo().remote_company_id = self.other_remote_company
+        run = self.sync()
+        self.assertEqual(run.state, "failed")
+        self.assertIn("Reset Record Sync State", run.outcome)
+        wizard = self.env["accounting.sync.reset.wizard"].with_context(
+            active_model="accounting.sync.connection", active_id=self.connection.id).create(
+                {"policy": "forget"})
+        wizard.action_reset()
+        self.assertFalse(self.binding(move))
+
+    def test_start_date_asked_at_first_sync_and_changes_are_logged(self):
+        self.connection.sync_start_date = False
+        action = self.connection.action_sync_now()
+        self.assertEqual(action["target"], "new")
+        with self.assertRaises(UserError):
+            self.connection.action_confirm_start_date()
+        self.connection.sync_start_date = START
+        action = self.connection.action_confirm_start_date()
+        self.assertEqual(action["tag"], "display_notification")
+        cron = self.env.ref("accounting_sync.ir_cron_sync")
+        self.assertTrue(self.env["ir.cron.trigger"].sudo().search([("cron_id", "=", cron.id)]),
+                        "the sync is queued for the cron worker")
+        self.connection.sync_start_date = date(2026, 2, 1)
+        self.assertTrue(any("Sync start date changed" in body
+                            for body in self.connection.message_ids.mapped("body")))
+
+
+@tagged("post_install", "-at_install")
+class TestSyncQuickBooksOnline(SyncTests, SyncCase):
+    provider = "quickbooks_online"
+    remote_company = QBO_REALM_1
+    other_remote_company = QBO_REALM_2
+    tax_rate = 8.25
+    tax_remote = "TAX"
+    no_tax_remote = "NON"
+    income_remote = "Services"
+    expense_remote = "Office Supplies"
+    bank_remote = "Checking"
+    invoices, customers = "Invoice", "Customer"
+    id_field = "Id"
+    write_path, write_method = "/batch", "POST"
+
+    def seed_customer(self, name, email):
+        self.sandbox.seed("qbo", "Customer", {
+            "DisplayName": name, "PrimaryEmailAddr": {"Address": email}}, self.remote_company)
+
+    def remote_total(self, remote):
+        return float(remote["TotalAmt"])
+
+    def remote_balance(self, remote):
+        return float(remote["Balance"])
+
+    def remote_is_void(self, remote):
+        return float(remote["TotalAmt"]) == 0 and "Voided" in (remote.get("PrivateNote") or "")
+
+
+@tagged("post_install", "-at_install")
+class TestSyncXero(SyncTests, SyncCase):
+    provider = "xero"
+    remote_company = XERO_UK
+    other_remote_company = "22222222-2222-4222-8222-222222222222"
+    tax_rate = 20.0
+    tax_remote = "20% (VAT on Income)"
+    no_tax_remote = "No VAT"
+    income_remote = "Sales"
+    expense_remote = "General Expenses"
+    bank_remote = "Business Bank Account"
+    invoices, customers = "Invoices", "Contacts"
+    id_field = "InvoiceID"
+    write_path, write_method = "/Invoices", "PUT"
+
+    def seed_customer(self, name, email):
+        self.sandbox.seed("xero", "Contacts", {"Name": name, "EmailAddress": email},
+                          self.remote_company)
+
+    def remote_total(self, remote):
+        return float(remote["Total"])
+
+    def remote_balance(self, remote):
+        return float(remote["AmountDue"])
+
+    def remote_is_void(self, remote):
+        return remote["Status"] in ("VOIDED", "DELETED")

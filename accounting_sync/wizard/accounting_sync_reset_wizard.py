@@ -1,0 +1,111 @@
+from odoo import api, fields, models
+from odoo.exceptions import UserError
+
+from ..providers import ProviderError
+
+
+class AccountingSyncResetWizard(models.TransientModel):
+    """Reset Record Sync State: forget where records went, so that the next sync creates
+    them anew (the fix for records sent to the wrong remote company)."""
+
+    _name = "accounting.sync.reset.wizard"
+    _description = "Accounting Sync: Reset Record Sync State"
+
+    connection_id = fields.Many2one("accounting.sync.connection", required=True,
+                                    ondelete="cascade")
+    binding_ids = fields.Many2many("accounting.sync.binding", string="Records",
+                                   help="Leave empty to choose by type and date below.")
+    remote_type = fields.Selection(
+        selection=lambda self: self.env["accounting.sync.binding"]._fields[
+            "remote_type"].selection, string="Only Type")
+    date_from = fields.Date(help="Only records dated on or after this date.")
+    date_to = fields.Date(help="Only records dated on or before this date.")
+    policy = fields.Selection(
+        [("forget", "Forget the remote link (the next sync creates them again)"),
+         ("void", "Void / delete / inactivate the remote copies, then forget the link"),
+         ("never", "Never sync these records")],
+        default="forget", required=True)
+    count = fields.Integer(compute="_compute_count", string="Records to reset")
+
+    @api.model
+    def default_get(self, fields_list):
+        values = super().default_get(fields_list)
+        if self.env.context.get("active_model") == "accounting.sync.binding":
+            bindings = self.env["accounting.sync.binding"].browse(
+                self.env.context.get("active_ids", []))
+            values["binding_ids"] = [fields.Command.set(bindings.ids)]
+            values["connection_id"] = bindings.connection_id[:1].id
+        elif self.env.context.get("active_model") == "accounting.sync.connection":
+            values["connection_id"] = self.env.context.get("active_id")
+        return values
+
+    @api.depends("binding_ids", "remote_type", "date_from", "date_to", "connection_id")
+    def _compute_count(self):
+        for wizard in self:
+            wizard.count = len(wizard._bindings())
+
+    def _bindings(self):
+        self.ensure_one()
+        if self.binding_ids:
+            return self.binding_ids.filtered(lambda b: b.connection_id == self.connection_id)
+        domain = [("connection_id", "=", self.connection_id.id)]
+        if self.remote_type:
+            domain.append(("remote_type", "=", self.remote_type))
+        bindings = self.env["accounting.sync.binding"].search(domain)
+        if self.date_from or self.date_to:
+            bindings = bindings.filtered(self._in_dates)
+        return bindings
+
+    def _in_dates(self, binding):
+        record = binding._record()
+        day = record and ("date" in record._fields and record.date)
+        if not day:
+            return False
+        return (not self.date_from or day >= self.date_from) and (
+            not self.date_to or day <= self.date_to)
+
+    def action_reset(self):
+        self.ensure_one()
+        connection = self.connection_id
+        connection._check_sync_admin()
+        bindings = self._bindings()
+        if not bindings:
+            raise UserError(self.env._("No record matches."))
+        failures = []
+        if self.policy == "void":
+            failures = self._void_remote(bindings)
+        if self.policy == "never":
+            bindings.write({"state": "skipped"})
+        else:
+            bindings.unlink()
+        summary = dict(self._fields["policy"].selection)[self.policy]
+        connection.message_post(body=self.env._(
+            "%(user)s reset the sync state of %(count)s records: %(policy)s.%(failures)s",
+            user=self.env.user.name, count=len(bindings), policy=summary,
+            failures=(" " + self.env._("Could not remove remotely: %s", "; ".join(failures)))
+            if failures else ""))
+        return {"type": "ir.actions.act_window_close"}
+
+    def _void_remote(self, bindings):
+        """Void documents and payments, inactivate contacts and products, where the remote
+        copy belongs to the company the binding says. Return what failed, in words."""
+        connection = self.connection_id
+        failures = []
+        for binding in bindings.filtered(lambda b: b.remote_id and not b.voided):
+            if binding.remote_company_id and binding.remote_company_id != \
+                    connection.remote_company_id:
+                failures.append(self.env._(
+                    "%s is in another remote company; remove it there", binding.record_name))
+                continue
+            method = "deactivate" if binding.remote_type in (
+                "customer", "vendor", "product") else "void"
+            try:
+                result = connection._call_provider(lambda adapter, tokens, b=binding: getattr(
+                    adapter, method)(tokens, connection.remote_company_id, b.remote_type,
+                                     b.remote_id, b.remote_version))
+            except (ProviderError, UserError) as e:
+                failures.append("%s: %s" % (binding.record_name, e))
+                continue
+            if not result.ok:
+                failures.append("%s: %s" % (binding.record_name, result.error))
+        return failures
