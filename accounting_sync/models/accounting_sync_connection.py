@@ -811,10 +811,7 @@ class AccountingSyncConnection(models.Model):
                            ("id", "not in", busy.ids),
                            "|", ("next_sync_at", "=", False), ("next_sync_at", "<=", now)])
         for connection in due:
-            self.env.cr.execute(
-                "SELECT id FROM accounting_sync_connection WHERE id = %s "
-                "FOR NO KEY UPDATE SKIP LOCKED", (connection.id,))
-            if not self.env.cr.fetchone():
+            if not connection._claim_for_sync():
                 continue  # another worker is syncing it
             user = connection.sync_requested_by_id
             connection.sudo().write({
@@ -828,6 +825,18 @@ class AccountingSyncConnection(models.Model):
             self.env.cr.commit()  # pylint: disable=invalid-commit
             self.env["accounting.sync.engine"]._execute(run, commit=True)
             self.env.cr.commit()  # pylint: disable=invalid-commit
+
+    def _claim_for_sync(self):
+        """Lock the connection's row unless another worker has it (or has just claimed it,
+        which this transaction's snapshot would not show yet)."""
+        try:
+            with self.env.cr.savepoint(flush=False):
+                self.env.cr.execute(
+                    "SELECT id FROM accounting_sync_connection WHERE id = %s "
+                    "FOR NO KEY UPDATE SKIP LOCKED", (self.id,), log_exceptions=False)
+                return bool(self.env.cr.fetchone())
+        except psycopg2.errors.SerializationFailure:
+            return False
 
     def action_open_failed(self):
         self.ensure_one()

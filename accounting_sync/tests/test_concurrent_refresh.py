@@ -121,3 +121,50 @@ class TestConcurrentRefresh(common.BaseCase):
                     again = conn._get_access_tokens(force_refresh=True)
                     self.assertNotEqual(again.access_token, results[0].access_token)
                     self.assertEqual(conn.state, "connected")
+
+    def test_two_cron_workers_one_run(self):
+        """Two workers running the sync job at once: one claims the connection and syncs,
+        the other leaves it alone."""
+        self.sandbox.reset()
+        tokens = self.authorized_tokens("quickbooks_online")
+        with environment() as env:
+            env["ir.config_parameter"].set_param("accounting_sync.qbo_client_id",
+                                                 CLIENTS["quickbooks_online"][1])
+            env["ir.config_parameter"].set_param("accounting_sync.qbo_client_secret", "s3cret")
+            connection = env["accounting.sync.connection"].create({
+                "name": "Cron race", "provider": "quickbooks_online", "environment": "local",
+                "local_url": self.sandbox.url, "state": "connected",
+                "remote_company_id": QBO_REALM_1, "sync_start_date": "2026-01-01",
+                **env["accounting.sync.connection"]._token_values(tokens)})
+
+        def drop():
+            with environment() as env:
+                env["accounting.sync.connection"].browse(connection.id).exists().unlink()
+        self.addCleanup(drop)
+        # Slow the provider a little so that the two runs would overlap.
+        self.sandbox.add_fault(status=None, delay=0.3, provider="qbo", times=None)
+        barrier = threading.Barrier(2)
+        errors = []
+
+        def worker():
+            try:
+                with environment() as env:
+                    barrier.wait(timeout=10)
+                    env["accounting.sync.connection"]._cron_sync()
+            except Exception as e:  # noqa: BLE001 - reported below
+                errors.append(e)
+
+        threads = [threading.Thread(target=worker) for _i in range(2)]
+        with patch.object(Registry, "_lock", DummyRLock()):
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(timeout=60)
+        self.sandbox.clear_faults()
+        self.assertFalse(errors)
+        with environment() as env:
+            runs = env["accounting.sync.run"].search([("connection_id", "=", connection.id)])
+            self.assertEqual(len(runs), 1, "one worker synced, the other skipped")
+            self.assertEqual(runs.state, "done", runs.outcome)
+            self.assertEqual(runs.trigger, "schedule")
+

@@ -192,9 +192,19 @@ class SyncTests:
                                      quantity=1, taxes=self.env["account.tax"])
         customer_payment = self.pay(invoice)
         vendor_payment = self.pay(bill)
+        expense = self.company_data["default_account_expense"]
+        bank = self.company_data["default_journal_bank"].default_account_id
+        entry = self.env["account.move"].create({
+            "move_type": "entry", "date": date(2026, 3, 10),
+            "journal_id": self.company_data["default_journal_misc"].id,
+            "line_ids": [
+                Command.create({"account_id": expense.id, "debit": 42.5, "name": "Fees"}),
+                Command.create({"account_id": bank.id, "credit": 42.5, "name": "Fees"}),
+            ]})
+        entry.action_post()
         run = self.sync()
         for record in (invoice, refund, bill, vendor_refund, customer_payment, vendor_payment,
-                       self.customer, self.vendor, self.service):
+                       entry, self.customer, self.vendor, self.service):
             with self.subTest(record=record.display_name):
                 binding = self.binding(record)
                 self.assertEqual(binding.state, "synced", binding.last_error)
