@@ -16,7 +16,8 @@ DELETE FROM ir_config_parameter
 UPDATE ir_cron
    SET active = false
  WHERE id IN (SELECT res_id FROM ir_model_data
-               WHERE module = 'accounting_sync' AND model = 'ir.cron');
+               WHERE module = 'accounting_sync' AND model = 'ir.cron')
+    OR id IN (SELECT cron_id FROM accounting_sync_connection WHERE cron_id IS NOT NULL);
 
 -- Pending authorizations waiting for a confirmation hold tokens too.
 DELETE FROM accounting_sync_connect_wizard;

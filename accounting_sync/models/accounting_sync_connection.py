@@ -90,6 +90,10 @@ class AccountingSyncConnection(models.Model):
     sync_interval = fields.Integer(string="Sync Every (minutes)", default=15)
     next_sync_at = fields.Datetime(copy=False, readonly=True)
     sync_requested_by_id = fields.Many2one("res.users", copy=False, readonly=True)
+    cron_id = fields.Many2one(
+        "ir.cron", string="Scheduled Job", readonly=True, copy=False, ondelete="set null",
+        groups="base.group_system",
+        help="This connection's own job, so that different connections sync in parallel.")
     default_product_id = fields.Many2one(
         "product.product", check_company=True,
         help="Sent as the item of invoice and bill lines without a product (QuickBooks "
@@ -593,6 +597,7 @@ class AccountingSyncConnection(models.Model):
         before an authorization that cannot be renewed expires."""
         warn_days = int(self.env["ir.config_parameter"].sudo().get_param(
             "accounting_sync.expiry_warning_days", 14))
+        self.sudo().search([("cron_id", "=", False)])._ensure_cron()
         for connection in self.search([("state", "=", "connected")]):
             try:
                 # The refresh commits in a transaction of its own; the warning is ours.
@@ -634,6 +639,34 @@ class AccountingSyncConnection(models.Model):
     # Syncing
     # ------------------------------------------------------------------------------------
 
+    @api.model_create_multi
+    def create(self, vals_list):
+        connections = super().create(vals_list)
+        connections._ensure_cron()
+        return connections
+
+    def unlink(self):
+        crons = self.sudo().cron_id
+        result = super().unlink()
+        crons.unlink()
+        return result
+
+    def _ensure_cron(self):
+        """Each connection has its own scheduled job (parallel syncs, one per connection)."""
+        model = self.env["ir.model"]._get_id(self._name)
+        for connection in self.sudo():
+            values = {
+                "name": "Accounting Sync: %s" % connection.name,
+                "interval_number": max(connection.sync_interval, 1),
+                "interval_type": "minutes", "active": connection.active,
+            }
+            if connection.cron_id:
+                connection.cron_id.write(values)
+            else:
+                connection.cron_id = self.env["ir.cron"].create(dict(
+                    values, model_id=model, state="code",
+                    code="model._cron_sync(%d)" % connection.id))
+
     def write(self, vals):
         if "sync_start_date" in vals and not self.env.su:
             for connection in self.filtered("sync_start_date"):
@@ -644,7 +677,10 @@ class AccountingSyncConnection(models.Model):
                         "dated before the new date are no longer sent; those already sent "
                         "stay in the remote company.", old=connection.sync_start_date,
                         new=vals["sync_start_date"] or "-", user=self.env.user.name))
-        return super().write(vals)
+        result = super().write(vals)
+        if {"name", "sync_interval", "active"} & set(vals):
+            self._ensure_cron()
+        return result
 
     def _allowed_move_types(self):
         sales = ("out_invoice", "out_refund")
@@ -681,7 +717,9 @@ class AccountingSyncConnection(models.Model):
         """Run the scheduled sync of this connection in ``seconds``."""
         at = fields.Datetime.now() + timedelta(seconds=seconds)
         self.sudo().next_sync_at = at
-        self.env.ref("accounting_sync.ir_cron_sync").sudo()._trigger(at)
+        if not self.sudo().cron_id:
+            self._ensure_cron()
+        self.sudo().cron_id._trigger(at)
 
     def _refresh_chart(self):
         """Read the remote accounts and taxes, and match the unmapped Odoo ones."""
@@ -801,15 +839,18 @@ class AccountingSyncConnection(models.Model):
         return self.action_sync_now()
 
     @api.model
-    def _cron_sync(self):
-        """Sync every due connection, one at a time per connection across workers, each
-        batch committed; re-trigger while work remains."""
+    def _cron_sync(self, connection_id=None):
+        """Sync the due connection (each connection's job passes its id), never two runs of
+        one connection at once across workers, each batch committed."""
         now = fields.Datetime.now()
         busy = self.env["accounting.sync.run"].search([
             ("state", "=", "running"), ("start", ">", now - timedelta(hours=1))]).connection_id
-        due = self.search([("state", "=", "connected"), ("sync_start_date", "!=", False),
-                           ("id", "not in", busy.ids),
-                           "|", ("next_sync_at", "=", False), ("next_sync_at", "<=", now)])
+        domain = [("state", "=", "connected"), ("sync_start_date", "!=", False),
+                  ("id", "not in", busy.ids),
+                  "|", ("next_sync_at", "=", False), ("next_sync_at", "<=", now)]
+        if connection_id:
+            domain.append(("id", "=", connection_id))
+        due = self.search(domain)
         for connection in due:
             if not connection._claim_for_sync():
                 continue  # another worker is syncing it

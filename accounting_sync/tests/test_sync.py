@@ -381,9 +381,10 @@ class SyncTests:
         self.connection.sync_start_date = START
         action = self.connection.action_confirm_start_date()
         self.assertEqual(action["tag"], "display_notification")
-        cron = self.env.ref("accounting_sync.ir_cron_sync")
+        cron = self.connection.sudo().cron_id
+        self.assertEqual(cron.code, "model._cron_sync(%d)" % self.connection.id)
         self.assertTrue(self.env["ir.cron.trigger"].sudo().search([("cron_id", "=", cron.id)]),
-                        "the sync is queued for the cron worker")
+                        "the sync is queued for the connection's own job")
         self.connection.sync_start_date = date(2026, 2, 1)
         self.assertTrue(any("Sync start date changed" in body
                             for body in self.connection.message_ids.mapped("body")))

@@ -127,5 +127,6 @@ class TestTokenLifecycle(AccountingSyncCase):
         self.assertFalse(connection.access_token)
         self.assertFalse(connection.refresh_token)
         self.assertFalse(self.env.ref("accounting_sync.ir_cron_keep_alive").active)
+        self.assertFalse(connection.sudo().cron_id.active, "its own sync job too")
         self.assertFalse(self.env["ir.config_parameter"].get_param(
             "accounting_sync.qbo_client_secret"))
