@@ -167,6 +167,19 @@ class SyncTests:
         self.assertEqual((run.created, run.failed), (0, 0))
         self.assertEqual(len(self.remote(self.invoices)), 1)
 
+    def test_sync_action_on_selected_records(self):
+        move = self.invoice()
+        other = self.invoice(price=5.0)
+        action = move.action_accounting_sync()
+        self.assertEqual(action["params"]["type"], "success", action)
+        self.assertEqual(move.accounting_sync_state, "synced")
+        self.assertEqual(self.binding(self.customer).state, "synced", "its customer first")
+        self.assertFalse(self.binding(other), "only what was selected")
+        self.assertEqual(self.binding(move).run_id.trigger, "records")
+        bindings = self.env["accounting.sync.binding"].search(
+            move.action_open_accounting_sync_bindings()["domain"])
+        self.assertEqual(bindings, self.binding(move))
+
     def test_start_date_cutoff(self):
         old = self.invoice(day=date(2025, 12, 31))
         new = self.invoice(day=START)
