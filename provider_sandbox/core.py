@@ -255,11 +255,23 @@ class Provider:
     def decorate(self, request, response):
         """Add the headers this provider puts on every response (trace ids...)."""
 
+    def api_company(self, request):
+        """The company an accounting API request is for (counted and rate limited), else
+        None (OAuth and identity endpoints)."""
+        return None
+
     def enter(self, request):
-        """A request of this provider arrives (before any injected delay), under the lock."""
+        """A request arrives (before any injected delay; under the lock): count it and hold
+        a concurrency slot for its company."""
+        company = self.api_company(request)
+        if company is not None:
+            self.api_calls[company] = self.api_calls.get(company, 0) + 1
+            self.limiter.enter(company)
 
     def leave(self, request):
-        """That request has been answered, under the lock."""
+        company = self.api_company(request)
+        if company is not None:
+            self.limiter.leave(company)
 
     def expire_access_tokens(self):
         raise NotImplementedError

@@ -118,22 +118,10 @@ class QBO(OAuthProvider):
     def decorate(self, request, response):
         response.headers["intuit_tid"] = "1-%08x-%s" % (int(now()), uuid.uuid4().hex[:24])
 
-    @staticmethod
-    def api_realm(request):
+    def api_company(self, request):
         """The realm of an accounting API path, else None."""
         match = re.match(r"/qbo/v3/company/([^/]+)/", request.path, re.I)
         return match.group(1) if match else None
-
-    def enter(self, request):
-        realm = self.api_realm(request)
-        if realm is not None:
-            self.api_calls[realm] = self.api_calls.get(realm, 0) + 1
-            self.limiter.enter(realm)
-
-    def leave(self, request):
-        realm = self.api_realm(request)
-        if realm is not None:
-            self.limiter.leave(realm)
 
     def throttle(self, request, realm, client_id):
         """Count the call against the realm's limits; 429 ThrottleExceeded when one is

@@ -129,7 +129,7 @@ class Xero(OAuthProvider):
 
     def decorate(self, request, response):
         response.headers["Xero-Correlation-Id"] = str(uuid.uuid4())
-        tenant = self.api_tenant(request)
+        tenant = self.api_company(request)
         if tenant is None:
             return
         t, scale = now(), self.app.config["time_scale"]
@@ -141,23 +141,11 @@ class Xero(OAuthProvider):
                 "appminute", getattr(request, "client_id", None), t, scale)),
         })
 
-    @staticmethod
-    def api_tenant(request):
+    def api_company(self, request):
         """The xero-tenant-id of an accounting API request, else None."""
         if not request.path.lower().startswith("/xero/api.xro/"):
             return None
         return request.headers.get("xero-tenant-id") or None
-
-    def enter(self, request):
-        tenant = self.api_tenant(request)
-        if tenant is not None:
-            self.api_calls[tenant] = self.api_calls.get(tenant, 0) + 1
-            self.limiter.enter(tenant)
-
-    def leave(self, request):
-        tenant = self.api_tenant(request)
-        if tenant is not None:
-            self.limiter.leave(tenant)
 
     def throttle(self, request, tenant, client_id):
         """Count the call against the tenant's and the app's limits; 429 with Retry-After

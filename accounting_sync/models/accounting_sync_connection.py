@@ -879,27 +879,29 @@ class AccountingSyncConnection(models.Model):
         except psycopg2.errors.SerializationFailure:
             return False
 
-    def action_open_failed(self):
+    def _open_action(self, xmlid, context=None, **domain):
         self.ensure_one()
-        action = self.env["ir.actions.act_window"]._for_xml_id(
-            "accounting_sync.accounting_sync_binding_action_failed")
-        action["domain"] = [("connection_id", "=", self.id), ("state", "=", "failed")]
+        action = self.env["ir.actions.act_window"]._for_xml_id(xmlid)
+        action["domain"] = [("connection_id", "=", self.id)] + [
+            (field, "=", value) for field, value in domain.items()]
+        if context is not None:
+            action["context"] = context
         return action
+
+    def _form_action(self):
+        return {"type": "ir.actions.act_window", "res_model": self._name, "res_id": self.id,
+                "view_mode": "form", "target": "current"}
+
+    def action_open_failed(self):
+        return self._open_action("accounting_sync.accounting_sync_binding_action_failed",
+                                 state="failed")
 
     def action_open_runs(self):
-        self.ensure_one()
-        action = self.env["ir.actions.act_window"]._for_xml_id(
-            "accounting_sync.accounting_sync_run_action")
-        action["domain"] = [("connection_id", "=", self.id)]
-        return action
+        return self._open_action("accounting_sync.accounting_sync_run_action")
 
     def action_open_mappings(self):
-        self.ensure_one()
-        action = self.env["ir.actions.act_window"]._for_xml_id(
-            "accounting_sync.accounting_sync_mapping_action")
-        action["domain"] = [("connection_id", "=", self.id)]
-        action["context"] = {"default_connection_id": self.id}
-        return action
+        return self._open_action("accounting_sync.accounting_sync_mapping_action",
+                                 context={"default_connection_id": self.id})
 
     def action_troubleshoot(self):
         """One CSV of every current error, with what support needs; attached here, e-mailed

@@ -386,24 +386,21 @@ class _RunContext:
     # -- references ------------------------------------------------------------------------
 
     def account_ref(self, account):
-        if account.id not in self._accounts:
-            self._accounts[account.id] = self.connection._remote_for(account=account)
-        remote = self._accounts[account.id]
-        if not remote:
-            raise MappingError(self.env._(
-                "Account %(account)s has no counterpart in %(remote)s: map it under "
-                "Accounting Sync → Mappings.", account=account.display_name,
-                remote=self.connection.remote_company_name))
-        return doc.Ref(remote.remote_id, remote.name)
+        return self._mapped_ref(account, self._accounts, self.env._("Account"))
 
     def tax_ref(self, tax):
-        if tax.id not in self._taxes:
-            self._taxes[tax.id] = self.connection._remote_for(tax=tax)
-        remote = self._taxes[tax.id]
+        return self._mapped_ref(tax, self._taxes, self.env._("Tax"))
+
+    def _mapped_ref(self, record, cache, label):
+        """The remote account or tax ``record`` maps to; a MappingError naming it if none."""
+        if record.id not in cache:
+            kind = "account" if record._name == "account.account" else "tax"
+            cache[record.id] = self.connection._remote_for(**{kind: record})
+        remote = cache[record.id]
         if not remote:
             raise MappingError(self.env._(
-                "Tax %(tax)s has no counterpart in %(remote)s: map it under Accounting "
-                "Sync → Mappings.", tax=tax.display_name,
+                "%(label)s %(record)s has no counterpart in %(remote)s: map it under "
+                "Accounting Sync → Mappings.", label=label, record=record.display_name,
                 remote=self.connection.remote_company_name))
         return doc.Ref(remote.remote_id, remote.name)
 

@@ -257,6 +257,31 @@ class OAuthAdapter:
     def disconnect(self, tokens, company):
         """Drop this app's access to one company (Xero: ``DELETE /connections/{id}``)."""
 
+    # -- the books: chart and writes (the rules live in each provider's *_sync module) --------
+
+    def fetch_chart(self, tokens, company_id):
+        """The remote company's accounts, taxes, country and home currency (a ``Chart``)."""
+        return self._writer(tokens, company_id).lookups.chart()
+
+    def push(self, tokens, company_id, records):
+        """Create or update ``records`` (one kind); one WriteResult per record, same order."""
+        if not records:
+            return []
+        return self._writer(tokens, company_id).push(records)
+
+    def void(self, tokens, company_id, kind, remote_id, remote_version=None):
+        """Void (or, where the provider has no void, delete) a document, payment or
+        journal entry."""
+        return self._writer(tokens, company_id).void(kind, remote_id, remote_version)
+
+    def deactivate(self, tokens, company_id, kind, remote_id, remote_version=None):
+        """Make a customer, vendor or product inactive (archived, or deleted for Xero items)."""
+        return self._writer(tokens, company_id).deactivate(kind, remote_id, remote_version)
+
+    def _writer(self, tokens, company_id):
+        """The provider's writer for one company and one call."""
+        raise NotImplementedError
+
     # -- the one HTTP seam for plain calls --------------------------------------------------
 
     def _http(self, method, url, access_token=None, **kwargs):

@@ -108,25 +108,6 @@ class QuickBooksOnlineAdapter(OAuthAdapter):
 
     # -- the books: chart and writes (rules in quickbooks_online_sync) ------------------------
 
-    def fetch_chart(self, tokens, company_id):
-        """The realm's accounts (Bank and Undeposited Funds are ``is_bank``), tax codes (with
-        the sum of their sales rates), country and home currency."""
-        return self._writer(tokens, company_id).lookups.chart()
-
-    def push(self, tokens, company_id, records):
-        """Create or update ``records`` (one kind); one WriteResult per record, same order."""
-        if not records:
-            return []
-        return self._writer(tokens, company_id).push(records)
-
-    def void(self, tokens, company_id, kind, remote_id, remote_version=None):
-        """Void (or, where QBO has no void, delete) a document, payment or journal entry."""
-        return self._writer(tokens, company_id).void(kind, remote_id, remote_version)
-
-    def deactivate(self, tokens, company_id, kind, remote_id, remote_version=None):
-        """Make a customer, vendor or item inactive."""
-        return self._writer(tokens, company_id).deactivate(kind, remote_id, remote_version)
-
     def _writer(self, tokens, company_id):
         return QboWriter(self, self.client(tokens, company_id))
 

@@ -100,25 +100,6 @@ class XeroAdapter(OAuthAdapter):
 
     # -- the books: chart and writes (rules in xero_sync) ------------------------------------
 
-    def fetch_chart(self, tokens, company_id):
-        """The organisation's accounts (id = Code, else AccountID; BANK accounts and those
-        taking payments are ``is_bank``), tax rates (id = TaxType), country and currency."""
-        return self._writer(tokens, company_id).lookups.chart()
-
-    def push(self, tokens, company_id, records):
-        """Create or update ``records`` (one kind); one WriteResult per record, same order."""
-        if not records:
-            return []
-        return self._writer(tokens, company_id).push(records)
-
-    def void(self, tokens, company_id, kind, remote_id, remote_version=None):
-        """Void or delete a document, payment (comma-joined ids) or manual journal."""
-        return self._writer(tokens, company_id).void(kind, remote_id, remote_version)
-
-    def deactivate(self, tokens, company_id, kind, remote_id, remote_version=None):
-        """Archive a contact, delete an item."""
-        return self._writer(tokens, company_id).deactivate(kind, remote_id, remote_version)
-
     def _writer(self, tokens, company_id):
         return XeroWriter(self, self.accounting_api(tokens), company_id)
 

@@ -95,13 +95,7 @@ class AccountingSyncConnectWizard(models.TransientModel):
         connection = self.connection_id
         connection._apply_authorization(tokens, identity, company)
         pending.unlink()
-        return {
-            "type": "ir.actions.act_window",
-            "res_model": connection._name,
-            "res_id": connection.id,
-            "view_mode": "form",
-            "target": "current",
-        }
+        return connection._form_action()
 
     def action_cancel(self):
         self.ensure_one()
@@ -110,11 +104,5 @@ class AccountingSyncConnectWizard(models.TransientModel):
             "%(user)s cancelled connecting as %(login)s: the new authorization was discarded.",
             user=self.env.user.name, login=self.remote_login))
         self.sudo().unlink()
-        return {
-            "type": "ir.actions.act_window",
-            "res_model": connection._name,
-            "res_id": connection.id,
-            "view_mode": "form",
-            "target": "current",
-        }
+        return connection._form_action()
 
