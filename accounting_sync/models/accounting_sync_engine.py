@@ -221,9 +221,14 @@ class AccountingSyncEngine(models.AbstractModel):
                   ("res_model", "in", ("account.move", "account.payment"))]
         if only is not None:
             domain.append(("id", "in", only.ids))
-        for binding in self.env["accounting.sync.binding"].search(domain):
-            record = binding._record()
-            if record and record.state not in ("cancel", "canceled"):
+        bindings = self.env["accounting.sync.binding"].search(domain)
+        cancelled = set()
+        for model, state in (("account.move", "cancel"), ("account.payment", "canceled")):
+            ids = [b.res_id for b in bindings if b.res_model == model]
+            cancelled.update((model, record_id) for record_id in self.env[model].search(
+                [("id", "in", ids), ("state", "=", state)]).ids)
+        for binding in bindings:
+            if (binding.res_model, binding.res_id) not in cancelled:
                 continue
             result = connection._call_provider(lambda adapter, tokens, b=binding: adapter.void(
                 tokens, connection.remote_company_id, b.remote_type, b.remote_id,
