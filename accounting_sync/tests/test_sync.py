@@ -180,6 +180,25 @@ class SyncTests:
             move.action_open_accounting_sync_bindings()["domain"])
         self.assertEqual(bindings, self.binding(move))
 
+    def test_foreign_currency_invoice_carries_currency_and_rate(self):
+        currency = self.setup_other_currency("EUR", rates=[("2026-01-01", 0.8)])
+        move = self.env["account.move"].create({
+            "move_type": "out_invoice", "partner_id": self.customer.id,
+            "invoice_date": date(2026, 3, 1), "date": date(2026, 3, 1),
+            "currency_id": currency.id,
+            "invoice_line_ids": [Command.create({
+                "product_id": self.service.id, "quantity": 2, "price_unit": 99.99,
+                "tax_ids": [Command.set(self.tax.ids)]})],
+        })
+        move.action_post()
+        self.sync()
+        binding = self.binding(move)
+        self.assertEqual(binding.state, "synced", binding.last_error)
+        [remote] = self.remote(self.invoices, **{self.id_field: binding.remote_id})
+        self.assertEqual(self.remote_total(remote), move.amount_total)
+        self.assertEqual(self.remote_currency(remote), "EUR")
+        self.assertAlmostEqual(self.remote_rate(remote), 1 / 0.8, places=4)
+
     def test_start_date_cutoff(self):
         old = self.invoice(day=date(2025, 12, 31))
         new = self.invoice(day=START)
@@ -431,6 +450,13 @@ class TestSyncQuickBooksOnline(SyncTests, SyncCase):
     def remote_is_void(self, remote):
         return float(remote["TotalAmt"]) == 0 and "Voided" in (remote.get("PrivateNote") or "")
 
+    def remote_currency(self, remote):
+        return remote["CurrencyRef"]["value"]
+
+    def remote_rate(self, remote):
+        """QBO: home currency per unit of the document's."""
+        return float(remote["ExchangeRate"])
+
 
 @tagged("post_install", "-at_install")
 class TestSyncXero(SyncTests, SyncCase):
@@ -459,3 +485,10 @@ class TestSyncXero(SyncTests, SyncCase):
 
     def remote_is_void(self, remote):
         return remote["Status"] in ("VOIDED", "DELETED")
+
+    def remote_currency(self, remote):
+        return remote["CurrencyCode"]
+
+    def remote_rate(self, remote):
+        """Xero quotes document currency per unit of the base one: turn it round."""
+        return 1 / float(remote["CurrencyRate"])
