@@ -64,6 +64,8 @@ class AccountingSyncEngine(models.AbstractModel):
             self._void_cancelled(context, only)
         except (RateLimitError, ProviderUnavailableError) as e:
             retry_after = getattr(e, "retry_after", 60)
+            _logger.info("Accounting sync: run %s of connection %s interrupted (%s); resuming "
+                         "in %ss", run.id, connection.id, e, retry_after)
             run._finish("interrupted", self.env._(
                 "%(error)s The sync resumes in %(seconds)s seconds; nothing was lost.",
                 error=str(e), seconds=retry_after))
