@@ -283,7 +283,8 @@ class AccountingSyncEngine(models.AbstractModel):
             description=product.description_sale or None,
             sale_price=_dec(product.list_price, 4), purchase_price=_dec(product.standard_price, 4),
             income_account=context.account_ref(income) if income else None,
-            expense_account=context.account_ref(expense) if expense else None,
+            # Only products that are bought need their expense account: unmapped, it is left out.
+            expense_account=context.optional_account_ref(expense),
             service=product.type == "service",
         )
 
@@ -394,6 +395,12 @@ class _RunContext:
 
     def account_ref(self, account):
         return self._mapped_ref(account, self._accounts, self.env._("Account"))
+
+    def optional_account_ref(self, account):
+        try:
+            return self.account_ref(account) if account else None
+        except MappingError:
+            return None
 
     def tax_ref(self, tax):
         return self._mapped_ref(tax, self._taxes, self.env._("Tax"))
