@@ -418,6 +418,33 @@ class _RunContext:
                 remote=self.connection.remote_company_name))
         return doc.Ref(remote.remote_id, remote.name)
 
+    def preload(self, records):
+        """Read the bindings of ``records`` (one query per model) before building a batch
+        that references them, instead of one query per reference."""
+        Binding = self.env["accounting.sync.binding"]
+        for model in {r._name for r in records}:
+            ids = {r.id for r in records if r._name == model} - {
+                record_id for (name, record_id) in self._bindings if name == model}
+            if not ids:
+                continue
+            found = Binding.search([("connection_id", "=", self.connection.id),
+                                    ("res_model", "=", model), ("res_id", "in", list(ids))])
+            for binding in found:
+                self._bindings[(model, binding.res_id)] = binding
+            for record_id in ids - set(found.mapped("res_id")):
+                self._bindings[(model, record_id)] = Binding
+
+    def _references(self, records):
+        """The records a batch of ``records`` will look up the bindings of."""
+        if records._name == "account.move":
+            return list(records.commercial_partner_id) + list(
+                records.invoice_line_ids.product_id | self.connection.default_product_id) + \
+                list(records.line_ids.partner_id.commercial_partner_id)
+        if records._name == "account.payment":
+            return list(records.partner_id.commercial_partner_id) + list(
+                records.reconciled_invoice_ids | records.reconciled_bill_ids)
+        return []
+
     def binding_of(self, record):
         key = (record._name, record.id)
         if key not in self._bindings:
@@ -461,6 +488,8 @@ class _RunContext:
             records = self.env[chunk[:1].res_model].browse(chunk.mapped("res_id")).exists() \
                 if chunk else None
             by_id = {r.id: r for r in records} if chunk else {}
+            if chunk:
+                self.preload(self._references(records))
             for binding in chunk:
                 try:
                     record = self.engine._build(self, binding, by_id.get(binding.res_id))
