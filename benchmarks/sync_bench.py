@@ -24,6 +24,7 @@ import requests
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FIRST_DAY = date(2018, 1, 1)
+BATCH = 100  # invoices generated (and paid) together; use run sizes that are multiples
 # The best any client could do under the published limits and batch sizes, in records per
 # provider minute: QBO 40 batch requests/min x 30 operations (its 500 requests/min allow
 # more); Xero 60 requests/min x 50 elements (5,000 requests/day do not bind below 250,000).
@@ -70,8 +71,8 @@ def day(index):
 
 def generate(env, cr, total):
     """``total`` posted invoices, one a day from FIRST_DAY (one line, a service, one sale
-    tax), total/20 customers, each invoice paid the same day by a payment of its own. A run
-    on n invoices takes the last n (its sync start date is the n-th last day). Reused."""
+    tax), total/20 customers, each invoice paid by a payment of its own. A run on n invoices
+    takes the last n (its sync start date is the n-th last day). Reused."""
     Move = env["account.move"]
     moves = Move.search([("ref", "=", "bench"), ("state", "=", "posted")], order="date, id")
     if len(moves) >= total:
@@ -86,21 +87,24 @@ def generate(env, cr, total):
             "is_company": True} for i in range(len(partners), max(total // 20, 1))])
     bank = env["account.journal"].search([("type", "=", "bank"),
                                           ("company_id", "=", env.company.id)], limit=1)
-    for start in range(len(moves), total, 250):
+    for start in range(len(moves), total, BATCH):
         batch = Move.create([{
             "move_type": "out_invoice", "partner_id": partners[i % len(partners)].id,
             "invoice_date": day(i), "date": day(i), "ref": "bench",
             "invoice_line_ids": [(0, 0, {"product_id": product.id, "quantity": 1 + i % 5,
                                          "price_unit": 10.0 + (i % 97) * 1.37})],
-        } for i in range(start, min(start + 250, total))])
+        } for i in range(start, min(start + BATCH, total))])
         batch.action_post()
-        for move in batch:
-            env["account.payment.register"].with_context(
-                active_model="account.move", active_ids=move.ids).create({
-                    "payment_date": move.invoice_date, "journal_id": bank.id,
-                })._create_payments()
+        # One payment per invoice (group_payment off), dated on the batch's last day: a run
+        # on the last n days (n a multiple of BATCH) holds each payment with its invoice.
+        env["account.payment.register"].with_context(
+            active_model="account.move", active_ids=batch.ids).create({
+                "payment_date": max(batch.mapped("invoice_date")), "journal_id": bank.id,
+                "group_payment": False,
+            })._create_payments()
         cr.commit()
-        print("  %s invoices and payments" % min(start + 250, total), flush=True)
+        env.invalidate_all()
+        print("  %s invoices and payments" % min(start + BATCH, total), flush=True)
 
 
 def connect(env, provider, sandbox_url, start):

@@ -50,6 +50,33 @@ class TestConcurrentRefresh(common.BaseCase):
                     env["ir.config_parameter"].set_param(key, value or False)
         cls.addClassCleanup(restore)
 
+    def in_two_workers(self, work):
+        """Run ``work(env)`` in two threads at once, each in its own transaction (committed);
+        return both results."""
+        barrier = threading.Barrier(2)
+        results, errors = [], []
+
+        def worker():
+            try:
+                with environment() as env:
+                    barrier.wait(timeout=10)
+                    results.append(work(env))
+            except Exception as e:  # noqa: BLE001 - reported below
+                errors.append(e)
+
+        threads = [threading.Thread(target=worker) for _i in range(2)]
+        # The test runner holds the registry lock while tests run; worker threads need it to
+        # build environments. Odoo's HTTP tests swap in the same dummy lock for their server
+        # threads (Registry.enter_test_mode).
+        with patch.object(Registry, "_lock", DummyRLock()):
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(timeout=60)
+        self.assertFalse(errors)
+        self.assertEqual(len(results), 2)
+        return results
+
     def authorized_tokens(self, provider):
         """Tokens for a real grant at the sandbox, obtained without Odoo."""
         _code, client_id, company = CLIENTS[provider]
@@ -85,30 +112,12 @@ class TestConcurrentRefresh(common.BaseCase):
                 # Slow the token endpoint so the two refreshes overlap.
                 self.sandbox.add_fault(status=None, delay=0.5, provider=code,
                                        path_contains="token", times=None)
-                barrier = threading.Barrier(2)
-                results, errors = [], []
+                def refresh(env, conn_id=connection.id):
+                    conn = env["accounting.sync.connection"].browse(conn_id)
+                    self.assertTrue(conn._needs_refresh(conn._token_set()))
+                    return conn._get_access_tokens()
 
-                def worker():
-                    try:
-                        with environment() as env:
-                            conn = env["accounting.sync.connection"].browse(connection.id)
-                            self.assertTrue(conn._needs_refresh(conn._token_set()))
-                            barrier.wait(timeout=10)
-                            results.append(conn._get_access_tokens())
-                    except Exception as e:  # noqa: BLE001 - reported below
-                        errors.append(e)
-
-                threads = [threading.Thread(target=worker) for _i in range(2)]
-                # The test runner holds the registry lock while tests run; worker threads
-                # need it to build environments. Odoo's HTTP tests swap in the same dummy
-                # lock for their server threads (Registry.enter_test_mode).
-                with patch.object(Registry, "_lock", DummyRLock()):
-                    for thread in threads:
-                        thread.start()
-                    for thread in threads:
-                        thread.join(timeout=60)
-                self.assertFalse(errors)
-                self.assertEqual(len(results), 2)
+                results = self.in_two_workers(refresh)
                 refreshes = self.sandbox.calls(provider=code, grant_type="refresh_token")
                 self.assertEqual(len(refreshes), 1, "exactly one refresh call")
                 self.assertEqual(results[0].access_token, results[1].access_token)
@@ -143,25 +152,8 @@ class TestConcurrentRefresh(common.BaseCase):
         self.addCleanup(drop)
         # Slow the provider a little so that the two runs would overlap.
         self.sandbox.add_fault(status=None, delay=0.3, provider="qbo", times=None)
-        barrier = threading.Barrier(2)
-        errors = []
-
-        def worker():
-            try:
-                with environment() as env:
-                    barrier.wait(timeout=10)
-                    env["accounting.sync.connection"]._cron_sync()
-            except Exception as e:  # noqa: BLE001 - reported below
-                errors.append(e)
-
-        threads = [threading.Thread(target=worker) for _i in range(2)]
-        with patch.object(Registry, "_lock", DummyRLock()):
-            for thread in threads:
-                thread.start()
-            for thread in threads:
-                thread.join(timeout=60)
+        self.in_two_workers(lambda env: env["accounting.sync.connection"]._cron_sync())
         self.sandbox.clear_faults()
-        self.assertFalse(errors)
         with environment() as env:
             runs = env["accounting.sync.run"].search([("connection_id", "=", connection.id)])
             self.assertEqual(len(runs), 1, "one worker synced, the other skipped")
