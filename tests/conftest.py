@@ -15,6 +15,7 @@ _addon = types.ModuleType("accounting_sync")
 _addon.__path__ = [os.path.join(ROOT, "accounting_sync")]
 sys.modules.setdefault("accounting_sync", _addon)
 
+from accounting_sync.providers.rate_limits import forget_pacers  # noqa: E402
 from provider_sandbox import Sandbox  # noqa: E402
 
 REDIRECT_URI = "http://127.0.0.1:8069/accounting_sync/oauth/callback"
@@ -29,7 +30,9 @@ def sandbox_server():
 
 @pytest.fixture
 def sb(sandbox_server):
+    """The sandbox, reset: its books, its counters, and our pacing of its companies."""
     sandbox_server.reset()
+    forget_pacers()
     return sandbox_server
 
 

@@ -102,10 +102,10 @@ def test_qbo_api_errors_are_typed(sb):
     with pytest.raises(AuthorizationError) as forbidden:
         adapter.company_info(tokens, REALM_2)
     assert forbidden.value.forbidden and forbidden.value.status == 403
-    sb.add_fault(status=429, provider="qbo", path_contains="companyinfo", retry_after=7)
+    sb.add_fault(status=429, provider="qbo", path_contains="companyinfo", retry_after=2)
     with pytest.raises(RateLimitError) as throttled:
         adapter.company_info(tokens, REALM_1)
-    assert throttled.value.retry_after == 7
+    assert throttled.value.retry_after == 2
     sb.add_fault(status=500, provider="qbo", path_contains="companyinfo")
     with pytest.raises(ProviderUnavailableError):
         adapter.company_info(tokens, REALM_1)

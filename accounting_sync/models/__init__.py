@@ -1,6 +1,7 @@
 from . import accounting_sync_engine
 from . import accounting_sync_connection
 from . import accounting_sync_binding
+from . import accounting_sync_attempt
 from . import accounting_sync_run
 from . import accounting_sync_remote_record
 from . import accounting_sync_mapping

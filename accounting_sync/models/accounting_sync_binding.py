@@ -66,7 +66,7 @@ class AccountingSyncBinding(models.Model):
     def _payload_hash(self, record):
         """What identifies a payload version: every field but the keys and remote ids."""
         data = {k: v for k, v in vars(record).items()
-                if k not in ("key", "remote_id", "remote_version")}
+                if k not in ("key", "remote_id", "remote_version", "find_existing")}
         return hashlib.sha256(repr(sorted(data.items())).encode()).hexdigest()
 
     def _idempotency_key(self, payload_hash):

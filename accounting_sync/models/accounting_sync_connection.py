@@ -22,7 +22,7 @@ from ..providers import (
 )
 from ..providers.base import utcnow
 from ..providers.documents import KINDS
-from .accounting_sync_engine import SALES_KINDS
+from .accounting_sync_engine import SALES_KINDS, run_time_budget
 
 _logger = logging.getLogger(__name__)
 
@@ -173,6 +173,8 @@ class AccountingSyncConnection(models.Model):
                 environment=self.environment,
                 base_url=self.local_url,
                 timeout=float(ICP.get_param("accounting_sync.timeout") or 30),
+                # the local sandbox's --time-scale, so that pacing follows its clock
+                time_scale=float(ICP.get_param("accounting_sync.local_time_scale") or 1.0),
             )
         except ProviderError as e:
             raise UserError(self.env._(
@@ -807,11 +809,28 @@ class AccountingSyncConnection(models.Model):
         return "https://go.xero.com/%s%s" % (page, remote_id.split(",")[0])
 
     def _sync(self, trigger="button", bindings=None, commit=False):
-        """Run one sync now, in this transaction (``commit``: per batch, for the cron)."""
+        """Run one sync now, in this transaction (``commit``: per batch, for the cron, and
+        for a limited time: a paused run is resumed by the next call)."""
         self.ensure_one()
-        run = self.env["accounting.sync.run"].create({
-            "connection_id": self.id, "trigger": trigger})
-        return self.env["accounting.sync.engine"]._execute(run, only=bindings, commit=commit)
+        run = self._run_for(trigger, self.env.user) if commit and bindings is None else \
+            self.env["accounting.sync.run"].create({"connection_id": self.id,
+                                                    "trigger": trigger})
+        return self.env["accounting.sync.engine"]._execute(
+            run, only=bindings, commit=commit,
+            budget=run_time_budget(self.env) if commit else None)
+
+    def _run_for(self, trigger, user):
+        """The run a committing sync works on: the one that paused after its time share,
+        else a new one."""
+        self.ensure_one()
+        paused = self.env["accounting.sync.run"].search([
+            ("connection_id", "=", self.id), ("state", "=", "running"),
+            ("remaining", ">", 0)], order="id desc", limit=1)
+        if paused:
+            paused.write({"remaining": 0, "outcome": False})
+            return paused
+        return self.env["accounting.sync.run"].create({
+            "connection_id": self.id, "trigger": trigger, "user_id": user.id})
 
     def action_sync_now(self):
         """Queue a sync of this connection for the cron worker; it reports back here."""
@@ -843,8 +862,10 @@ class AccountingSyncConnection(models.Model):
         """Sync the due connection (each connection's job passes its id), never two runs of
         one connection at once across workers, each batch committed."""
         now = fields.Datetime.now()
+        # A run at work writes its counters after every batch; a paused one waits for us.
         busy = self.env["accounting.sync.run"].search([
-            ("state", "=", "running"), ("start", ">", now - timedelta(hours=1))]).connection_id
+            ("state", "=", "running"), ("remaining", "=", 0),
+            ("write_date", ">", now - timedelta(minutes=15))]).connection_id
         domain = [("state", "=", "connected"), ("sync_start_date", "!=", False),
                   ("id", "not in", busy.ids),
                   "|", ("next_sync_at", "=", False), ("next_sync_at", "<=", now)]
@@ -858,13 +879,18 @@ class AccountingSyncConnection(models.Model):
             connection.sudo().write({
                 "next_sync_at": now + timedelta(minutes=max(connection.sync_interval, 1)),
                 "sync_requested_by_id": False})
-            run = self.env["accounting.sync.run"].create({
-                "connection_id": connection.id, "trigger": "button" if user else "schedule",
-                "user_id": (user or self.env.user).id})
+            run = connection._run_for("button" if user else "schedule", user or self.env.user)
             # Claim the connection (next_sync_at moved on) and show the run at once; the
             # engine then commits per batch.
             self.env.cr.commit()  # pylint: disable=invalid-commit
-            self.env["accounting.sync.engine"]._execute(run, commit=True)
+            self.env["accounting.sync.engine"]._execute(run, commit=True,
+                                                        budget=run_time_budget(self.env))
+            if run.state == "running" and run.remaining:
+                # Paused after its time share: due again at once, and Odoo calls this job
+                # again right away (ir.cron progress) instead of at the next interval.
+                connection.sudo().next_sync_at = fields.Datetime.now()
+                self.env["ir.cron"]._notify_progress(done=max(run._processed(), 1),
+                                                     remaining=run.remaining)
             self.env.cr.commit()  # pylint: disable=invalid-commit
 
     def _claim_for_sync(self):

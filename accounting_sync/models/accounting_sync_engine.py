@@ -4,11 +4,13 @@ Odoo records are turned into the provider-neutral records of ``providers.documen
 the connection's adapter turns those into API calls (batched, with idempotency keys).
 """
 import logging
+import time
 from datetime import timedelta
 from decimal import Decimal
 
 from odoo import api, models
 from odoo.exceptions import UserError
+from odoo.tools import config
 
 from ..providers import ProviderError, ProviderUnavailableError, RateLimitError
 from ..providers import documents as doc
@@ -31,10 +33,37 @@ MAX_ATTEMPTS = 5
 # A record edited in a transaction that began before the last send but committed after it
 # has an older write_date: look back this much, and let the payload hash tell.
 CHANGE_MARGIN = timedelta(minutes=10)
+# Kinds looked up in the remote company before creating only when a send of theirs is still
+# in flight (accounting.sync.attempt); contacts and products are always looked up, payments
+# have nothing to look them up by.
+LOOKUP_WHEN_IN_FLIGHT = doc.DOCUMENT_KINDS + doc.JOURNAL_KINDS
+# Odoo calls a cron job that reports remaining work up to 10 times in a row, all within one
+# cron time limit: a run pauses after this share of it.
+CRON_CALLS_PER_LIMIT = 12
 
 
 class MappingError(Exception):
     """A record cannot be built: a mapping or a dependency is missing. Plain words."""
+
+
+class _Paused(Exception):
+    """The run used its time: ``remaining`` records (at least) wait for the next call."""
+
+    def __init__(self, remaining):
+        super().__init__(remaining)
+        self.remaining = remaining
+
+
+def run_time_budget(env):
+    """Seconds a committing (cron) run may work before it pauses and asks to be called
+    again: ``accounting_sync.run_time_budget``, else a twelfth of the cron time limit."""
+    configured = env["ir.config_parameter"].sudo().get_param("accounting_sync.run_time_budget")
+    if configured:
+        return max(float(configured), 1.0)
+    limit = config.get("limit_time_real_cron") or 0
+    if limit < 0:
+        limit = config.get("limit_time_real") or 0
+    return min(max(limit / CRON_CALLS_PER_LIMIT, 5.0), 60.0) if limit > 0 else 60.0
 
 
 def _dec(value, digits=2):
@@ -50,11 +79,13 @@ class AccountingSyncEngine(models.AbstractModel):
     # ------------------------------------------------------------------------------------
 
     @api.model
-    def _execute(self, run, only=None, commit=False):
+    def _execute(self, run, only=None, commit=False, budget=None):
         """Sync ``run.connection_id``: everything due, or only the bindings ``only``.
-        With ``commit`` (cron), each batch is committed as soon as it is done."""
+        With ``commit`` (cron), each batch is committed as soon as it is done. With a
+        ``budget`` (seconds), the run pauses once it is spent, still ``running`` with its
+        ``remaining`` count, for the next call to resume."""
         connection = run.connection_id
-        context = _RunContext(self.env, connection, run, commit)
+        context = _RunContext(self.env, connection, run, commit, budget)
         try:
             connection._check_can_sync()
             context.load_chart()
@@ -62,6 +93,12 @@ class AccountingSyncEngine(models.AbstractModel):
                 bindings = self._bindings_to_sync(context, kind, only)
                 context.process(kind, bindings)
             self._void_cancelled(context, only)
+        except _Paused as pause:
+            # Still running: the cron calls again at once (ir.cron progress) and resumes it.
+            run.write({"remaining": pause.remaining, "outcome": self.env._(
+                "Paused after its time share with at least %(count)s records to go; it "
+                "continues at once.", count=pause.remaining)})
+            return run
         except (RateLimitError, ProviderUnavailableError) as e:
             retry_after = getattr(e, "retry_after", 60)
             _logger.info("Accounting sync: run %s of connection %s interrupted (%s); resuming "
@@ -229,9 +266,10 @@ class AccountingSyncEngine(models.AbstractModel):
             ids = [b.res_id for b in bindings if b.res_model == model]
             cancelled.update((model, record_id) for record_id in self.env[model].search(
                 [("id", "in", ids), ("state", "=", state)]).ids)
-        for binding in bindings:
-            if (binding.res_model, binding.res_id) not in cancelled:
-                continue
+        todo = bindings.filtered(lambda b: (b.res_model, b.res_id) in cancelled)
+        for done, binding in enumerate(todo):
+            if context.out_of_time():
+                raise _Paused(len(todo) - done)
             result = connection._call_provider(lambda adapter, tokens, b=binding: adapter.void(
                 tokens, connection.remote_company_id, b.remote_type, b.remote_id,
                 b.remote_version))
@@ -371,13 +409,14 @@ class AccountingSyncEngine(models.AbstractModel):
 class _RunContext:
     """What one run knows: the connection, its mappings (cached), counters, commits."""
 
-    def __init__(self, env, connection, run, commit):
+    def __init__(self, env, connection, run, commit, budget=None):
         self.env = env
         self.connection = connection
         self.run = run
         self.do_commit = commit
         self.engine = env["accounting.sync.engine"]
         self.batch_size = DEFAULT_BATCH.get(connection.provider, 30)
+        self.deadline = time.monotonic() + budget if budget is not None else None
         self._accounts = {}
         self._taxes = {}
         self._bindings = {}
@@ -386,6 +425,9 @@ class _RunContext:
         """Commit each finished batch in the cron: what was sent is recorded at once."""
         if self.do_commit:
             self.env.cr.commit()  # pylint: disable=invalid-commit
+
+    def out_of_time(self):
+        return self.deadline is not None and time.monotonic() >= self.deadline
 
     def load_chart(self):
         if not self.connection.remote_record_ids:
@@ -481,15 +523,20 @@ class _RunContext:
 
     def process(self, kind, bindings):
         Binding = self.env["accounting.sync.binding"]
+        Attempt = self.env["accounting.sync.attempt"].sudo()
+        guarded = kind in LOOKUP_WHEN_IN_FLIGHT
         for start in range(0, len(bindings), self.batch_size):
+            if self.out_of_time():
+                raise _Paused(len(bindings) - start)
             chunk = bindings[start:start + self.batch_size]
             to_send, sent_bindings, hashes = [], Binding, {}
             # One recordset for the chunk, so that reading one record prefetches them all.
-            records = self.env[chunk[:1].res_model].browse(chunk.mapped("res_id")).exists() \
-                if chunk else None
-            by_id = {r.id: r for r in records} if chunk else {}
-            if chunk:
-                self.preload(self._references(records))
+            model = chunk[:1].res_model
+            records = self.env[model].browse(chunk.mapped("res_id")).exists()
+            by_id = {r.id: r for r in records}
+            self.preload(self._references(records))
+            in_flight = Attempt._in_flight(self.connection, model, [
+                b.res_id for b in chunk if not b.remote_id]) if guarded else set()
             for binding in chunk:
                 try:
                     record = self.engine._build(self, binding, by_id.get(binding.res_id))
@@ -504,16 +551,25 @@ class _RunContext:
                 record.key = binding._idempotency_key(payload_hash)
                 record.remote_id = binding.remote_id or None
                 record.remote_version = binding.remote_version or None
+                if guarded:
+                    record.find_existing = binding.res_id in in_flight
                 hashes[binding.id] = payload_hash
                 to_send.append(record)
                 sent_bindings |= binding
             if to_send:
+                if guarded:
+                    Attempt._start(self.connection, sent_bindings)
                 results = self.connection._call_provider(
                     lambda adapter, tokens, records=to_send: adapter.push(
                         tokens, self.connection.remote_company_id, records))
                 self.run._count(batches=1)
+                answered = Binding
                 for binding, record, result in zip(sent_bindings, to_send, results):
                     self._apply(binding, record, result, hashes[binding.id])
+                    if result.ok or getattr(result.error, "code", None) != "no_answer":
+                        answered |= binding
+                if guarded:
+                    Attempt._done(self.connection, answered)
             self.commit()
 
     def _apply(self, binding, record, result, payload_hash):

@@ -30,6 +30,9 @@ class AccountingSyncRun(models.Model):
     voided = fields.Integer(readonly=True)
     batches = fields.Integer(string="Requests", readonly=True,
                              help="Write requests sent (each carries up to a batch of records)")
+    remaining = fields.Integer(
+        readonly=True, help="Records still to send when the run paused after its time share; "
+                            "the scheduled job resumes it at once.")
     outcome = fields.Text(readonly=True)
     binding_ids = fields.One2many("accounting.sync.binding", "run_id", readonly=True)
     failed_binding_ids = fields.One2many(
@@ -41,6 +44,11 @@ class AccountingSyncRun(models.Model):
         for run in self:
             run.display_name = "%s – %s" % (run.connection_id.name,
                                             fields.Datetime.to_string(run.start))
+
+    def _processed(self):
+        self.ensure_one()
+        return self.created + self.updated + self.unchanged + self.failed + self.skipped \
+            + self.voided
 
     def _count(self, **increments):
         """Add to the counters (kept in the database as the run goes)."""

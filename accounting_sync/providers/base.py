@@ -22,6 +22,7 @@ from .errors import (
     ProviderUnavailableError,
     RateLimitError,
 )
+from .rate_limits import pacer_for
 
 _logger = logging.getLogger(__name__)
 
@@ -114,9 +115,10 @@ class OAuthAdapter:
     access_ttl = 3600          # seconds, what the provider documents
     default_refresh_ttl = None  # seconds, when the token response does not say
     ENDPOINTS = {}              # environment -> {authorize, token, revoke, ...}
+    RATE_LIMITS = ()            # the published limits per remote company (rate_limits.Rate)
 
     def __init__(self, client_id, client_secret, environment="production", base_url=None,
-                 timeout=DEFAULT_TIMEOUT):
+                 timeout=DEFAULT_TIMEOUT, time_scale=1.0):
         if not client_id or not client_secret:
             raise ConfigurationError(
                 "The %s app's client id and client secret are not set." % self.label)
@@ -124,6 +126,8 @@ class OAuthAdapter:
         self.client_secret = client_secret
         self.environment = environment
         self.timeout = timeout
+        # Only the local sandbox compresses time; Intuit and Xero count in real seconds.
+        self.time_scale = float(time_scale or 1.0) if environment == "local" else 1.0
         if environment == "local":
             if not base_url:
                 raise ConfigurationError("The local sandbox environment needs a base URL.")
@@ -136,6 +140,11 @@ class OAuthAdapter:
             raise ConfigurationError("Unknown environment %r." % environment)
 
     # -- endpoints -------------------------------------------------------------------------
+
+    def pacer(self, company_id):
+        """The process-wide pacer of one remote company's API calls."""
+        return pacer_for((self.code, self.endpoints["api"], str(company_id), self.time_scale),
+                         self.RATE_LIMITS, time_scale=self.time_scale, label=self.label)
 
     @classmethod
     def local_endpoints(cls, base_url):

@@ -129,6 +129,9 @@ class Document:
     reference: str = None
     remote_id: str = None
     remote_version: str = None
+    # Look for it in the remote company before creating it: a send of it may have reached the
+    # provider without its answer reaching us. False when it was certainly never sent.
+    find_existing: bool = True
 
 
 @dataclass
@@ -183,6 +186,7 @@ class JournalEntry:
     narration: str = None
     remote_id: str = None
     remote_version: str = None
+    find_existing: bool = True   # as for Document
 
 
 @dataclass

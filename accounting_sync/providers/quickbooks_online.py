@@ -14,6 +14,7 @@ from .errors import (
     RateLimitError,
 )
 from .quickbooks_online_sync import QboWriter
+from .rate_limits import Rate
 
 MINOR_VERSION = 75
 ACCOUNTING_SCOPE = "com.intuit.quickbooks.accounting"
@@ -27,6 +28,7 @@ class _QuickBooksClient(QuickBooks):
     base_api_url = None
     timeout = None
     transport = None  # the adapter's context manager allowing http to a local sandbox
+    pacer = None      # the realm's rate_limits.Pacer
     last_response = None
 
     @property
@@ -35,6 +37,8 @@ class _QuickBooksClient(QuickBooks):
 
     def process_request(self, request_type, url, headers="", params="", data=""):
         headers.update({"Authorization": "Bearer " + self.session.access_token})
+        if self.pacer:
+            self.pacer.acquire("batch" if url.split("?")[0].endswith("/batch") else None)
         try:
             with self.transport():
                 self.last_response = self.session.request(
@@ -43,6 +47,8 @@ class _QuickBooksClient(QuickBooks):
         except requests.RequestException as e:
             raise ProviderUnavailableError(
                 "QuickBooks Online could not be reached: %s" % e.__class__.__name__) from e
+        if self.last_response.status_code == 429 and self.pacer:
+            self.pacer.close_for(_retry_after(self.last_response))
         return self.last_response
 
 
@@ -51,6 +57,9 @@ class QuickBooksOnlineAdapter(OAuthAdapter):
     label = "QuickBooks Online"
     uses_pkce = False
     access_ttl = 3600
+    # Per realm (provider-facts 1.5): 10 a second, 500 a minute, 40 batch requests a minute.
+    RATE_LIMITS = (Rate("per-second", 10, 1.0), Rate("per-minute", 500, 60.0),
+                   Rate("batch", 40, 60.0, kind="batch"))
     ENDPOINTS = {
         "production": {
             "authorize": "https://appcenter.intuit.com/connect/oauth2",
@@ -125,6 +134,7 @@ class QuickBooksOnlineAdapter(OAuthAdapter):
         client.base_api_url = self.endpoints["api"]
         client.timeout = self.timeout
         client.transport = self._transport
+        client.pacer = self.pacer(realm_id)
         return client
 
     def _api_call(self, client, func, *args, **kwargs):

@@ -14,7 +14,8 @@ Rules:
   DisplayName unique across customers, vendors and employees (6240), so a customer named like
   an existing vendor (or the reverse) fails with a message suggesting a suffix; items by Sku
   then Name; invoices, credit memos, bills, vendor credits and journal entries by DocNumber
-  (``in (...)``, one query per 30 numbers), linked when party and total match. A 6140
+  (``in (...)``, one query per 30 numbers), linked when party and total match — documents
+  only when ``find_existing`` says a send of theirs may have gone unanswered. A 6140
   (duplicate number) answer triggers the same look-up; a second document with the same
   number is never created — except over a *voided* one, which keeps its number in QBO: that
   create is sent alone with ``include=allowduplicatedocnum``. Payments have no
@@ -147,8 +148,16 @@ class QboWriter:
             find = self.lookups.documents
         else:
             return creates, []
-        decisions = find(kind, [records[i] for i, _body in creates])
-        remaining, over_voided, claimed = [], [], set()
+        if find == self.lookups.documents:
+            # Only documents a send of which may have gone unanswered: the others were never
+            # sent, and QBO's own 6140 guards their numbers.
+            unknown = [(i, body) for i, body in creates if records[i].find_existing]
+            remaining = [(i, body) for i, body in creates if not records[i].find_existing]
+            creates = unknown
+        else:
+            remaining = []
+        decisions = find(kind, [records[i] for i, _body in creates]) if creates else []
+        over_voided, claimed = [], set()
         for (index, body), (candidate, message, code) in zip(creates, decisions):
             key = records[index].key
             if message:
@@ -191,6 +200,12 @@ class QboWriter:
         return ready
 
     def _send_batch(self, kind, records, chunk, results):
+        if len(chunk) == 1:
+            # A lone record goes as a plain write: the 40 batch requests a minute are
+            # scarcer than the 500 plain ones.
+            index, op, body = chunk[0]
+            results[index] = self._send_one(kind, records[index], op, body)
+            return
         entity = payloads.ENTITY[kind]
         request_id = digest(["batch"] + ["%s:%s" % (op, records[i].key) for i, op, _b in chunk],
                             36)
@@ -208,21 +223,35 @@ class QboWriter:
                 results[index] = failed(record.key, "QuickBooks Online did not answer for this "
                                         "record in its batch; sync again.", code="no_answer")
             elif "Fault" in answer:
-                results[index] = self._after_fault(kind, record, op, item_body, answer["Fault"])
+                fault = answer["Fault"]
+                if fault.get("type") in AUTH_FAULTS:
+                    raise AuthorizationError("QuickBooks Online refused the request: %s"
+                                             % RecordFault.from_fault(fault).message)
+                results[index] = self._after_fault(kind, record, op, item_body,
+                                                   RecordFault.from_fault(fault))
             else:
                 results[index] = self._written(record.key, answer.get(entity) or {})
 
-    def _after_fault(self, kind, record, op, body, fault):
-        if fault.get("type") in AUTH_FAULTS:
-            raise AuthorizationError("QuickBooks Online refused the request: %s"
-                                     % RecordFault.from_fault(fault).message)
-        error = RecordFault.from_fault(fault)
+    def _send_one(self, kind, record, op, body):
+        """One create or (sparse) update, keyed like its batch item would be."""
+        entity = payloads.ENTITY[kind]
+        try:
+            data = self.call("POST", entity.lower(), body,
+                             request_id=digest([op, record.key, body.get("SyncToken", "")], 50))
+        except RecordFault as fault:
+            return self._after_fault(kind, record, op, body, fault)
+        return self._written(record.key, data.get(entity) or {})
+
+    def _after_fault(self, kind, record, op, body, error):
+        """What to do when QBO refused one record's create or update."""
         if error.code == "5010" and op == "update":
             return self._retry_stale(kind, record, body)
         if error.code == "6140" and op == "create":
-            candidate, message, _code = self.lookups.documents(kind, [record])[0]
+            candidate, message, code = self.lookups.documents(kind, [record])[0]
             if candidate:
                 return claim(set(), record.key, candidate, self.adapter.label)
+            if code == REUSE_VOIDED_NUMBER:
+                return self._create_over_voided(kind, record, body)
             return failed(record.key, message or plain_message(
                 kind, record_label(record), error.code, error.message, error.detail), "6140")
         return self._failure(kind, record, error)

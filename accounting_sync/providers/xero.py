@@ -12,6 +12,7 @@ from xero_python.identity import IdentityApi
 
 from .base import OAuthAdapter, RemoteCompany, RemoteIdentity, _retry_after
 from .errors import AuthorizationError, ProviderError, ProviderUnavailableError, RateLimitError
+from .rate_limits import Rate
 from .xero_sync import XeroWriter
 
 BASE_SCOPES = ["offline_access", "openid", "email", "profile"]
@@ -31,6 +32,8 @@ class XeroAdapter(OAuthAdapter):
     uses_pkce = True
     access_ttl = 1800
     default_refresh_ttl = 60 * 86400  # expires after 60 days unused
+    # Per tenant (provider-facts 2.2): 60 a minute, 5,000 a day.
+    RATE_LIMITS = (Rate("minute", 60, 60.0), Rate("day", 5000, 86400.0, burst=5000))
     ENDPOINTS = {
         "production": {
             "authorize": "https://login.xero.com/identity/connect/authorize",
@@ -84,7 +87,8 @@ class XeroAdapter(OAuthAdapter):
                 for c in connections if (c.tenant_type or "ORGANISATION") == "ORGANISATION"]
 
     def company_info(self, tokens, company_id):
-        result = self._api_call(self.accounting_api(tokens).get_organisations, company_id)
+        result = self._api_call(self.accounting_api(tokens).get_organisations, company_id,
+                                pace=company_id)
         organisation = result.organisations[0]
         return RemoteCompany(id=company_id, name=organisation.name,
                              country=organisation.country_code and organisation.country_code.value)
@@ -135,11 +139,18 @@ class XeroAdapter(OAuthAdapter):
     def identity_api(self, tokens):
         return IdentityApi(self.api_client(tokens), base_url=self.endpoints["identity_api"])
 
-    def _api_call(self, func, *args, **kwargs):
+    def _api_call(self, func, *args, pace=None, **kwargs):
+        """Call the SDK; ``pace`` is the tenant whose rate limits the call counts against
+        (accounting calls; the identity API has none per tenant)."""
+        pacer = self.pacer(pace) if pace else None
+        if pacer:
+            pacer.acquire()
         try:
             # A (connect, read) pair: xero-python ignores a lone float timeout.
             return func(*args, _request_timeout=(self.timeout, self.timeout), **kwargs)
         except ApiException as e:
+            if e.status == 429 and pacer:
+                pacer.close_for(_retry_after(e.headers or {}))
             raise self._translate(e) from e
         except OAuth2Error as e:
             raise AuthorizationError("The Xero access token has expired: %s" % e) from e

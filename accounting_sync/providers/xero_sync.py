@@ -9,9 +9,11 @@ Rules:
   replayed request answers the first result. Amounts go with ``unitdp=4``. The SDK is called
   with ``_preload_content=False`` and Xero's JSON is read as sent.
 * **Before creating**, existing records are looked up and linked (:mod:`.xero_lookups`,
-  :mod:`.sync_rules`): contacts by Name and EmailAddress, items by Code then Name, invoices
+  :mod:`.sync_rules`): contacts by Name and EmailAddress, items by Code then Name; invoices
   and bills by InvoiceNumber, credit notes by CreditNoteNumber, manual journals by
-  Narration — linked when party and total match.
+  Narration — linked when party and total match — when ``find_existing`` says a send of
+  theirs may have gone unanswered. A sales document Xero refuses because its number is taken
+  ("Invoice # must be unique.") is looked up then, and linked when it is the same document.
 * **Updates**: contacts, items and manual journals are updated in place. A DRAFT or
   SUBMITTED document is updated in place; an AUTHORISED one only when its lines and amounts
   are unchanged (then only its header is sent) — otherwise it is voided and a new one is
@@ -115,7 +117,7 @@ class XeroWriter:
     def call(self, method, *args, **kwargs):
         """Xero's JSON answer; 400/404 raise :class:`Refused`, the rest the typed errors."""
         try:
-            response = self.adapter._api_call(method, self.tenant, *args,
+            response = self.adapter._api_call(method, self.tenant, *args, pace=self.tenant,
                                               _preload_content=False, **kwargs)
         except ProviderError as error:
             cause = error.__cause__
@@ -149,6 +151,8 @@ class XeroWriter:
         api = Api(self.api, kind)
         creates.sort(key=lambda operation: operation[0])
         self._send(kind, api, api.create, records, creates, results, notes, "create")
+        if kind in DOCUMENT_KINDS:
+            self._link_number_clashes(kind, records, creates, results, notes)
         self._send(kind, api, api.update, records, updates, results, notes, "update")
         return results
 
@@ -157,8 +161,16 @@ class XeroWriter:
             return creates
         find = {"customer": self.lookups.parties, "vendor": self.lookups.parties,
                 "product": self.lookups.items}.get(kind, self.lookups.documents)
+        remaining = []
+        if find == self.lookups.documents:
+            # Only documents a send of which may have gone unanswered; Xero's own "must be
+            # unique" guards the numbers of sales documents (see _link_number_clashes).
+            remaining = [(i, e) for i, e in creates if not records[i].find_existing]
+            creates = [(i, e) for i, e in creates if records[i].find_existing]
+            if not creates:
+                return remaining
         decisions = find(kind, [records[i] for i, _elements in creates])
-        remaining, claimed = [], set()
+        claimed = set()
         for (index, elements), (candidate, message, code) in zip(creates, decisions):
             key = records[index].key
             if message:
@@ -168,6 +180,21 @@ class XeroWriter:
             else:
                 remaining.append((index, elements))
         return remaining
+
+    def _link_number_clashes(self, kind, records, creates, results, notes):
+        """Xero refused a new sales document because its number is taken: link the remote
+        one when it is the same document (party and total), else say whose number it is."""
+        clashes = [i for i, _e in creates if i not in notes and not results[i].ok
+                   and "# must be unique" in str(results[i].error)]
+        if not clashes:
+            return
+        decisions = self.lookups.documents(kind, [records[i] for i in clashes])
+        claimed = {r.remote_id for r in results if r and r.ok}
+        for index, (candidate, message, code) in zip(clashes, decisions):
+            if candidate:
+                results[index] = claim(claimed, records[index].key, candidate, "Xero")
+            elif message:
+                results[index] = failed(records[index].key, message, code=code)
 
     def _send(self, kind, api, method, records, operations, results, notes, operation):
         """Write ``operations`` (index, elements) in requests of at most 50 elements."""

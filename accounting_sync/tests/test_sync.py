@@ -12,6 +12,7 @@ from odoo.exceptions import UserError
 from odoo.tests import tagged
 
 from ..providers import get_adapter
+from ..providers.rate_limits import forget_pacers
 from .common import QBO_REALM_1, QBO_REALM_2, XERO_UK, sandbox
 
 START = date(2026, 1, 1)
@@ -30,7 +31,7 @@ class SyncCase(AccountTestInvoicingCommon):
     expense_remote = None
     bank_remote = None
     # sandbox resource names
-    invoices = customers = None
+    invoices = customers = bills = None
 
     @classmethod
     def setUpClass(cls):
@@ -44,6 +45,9 @@ class SyncCase(AccountTestInvoicingCommon):
         code = "qbo" if cls.provider == "quickbooks_online" else "xero"
         ICP.set_param("accounting_sync.%s_client_id" % code, "sync-test-client")
         ICP.set_param("accounting_sync.%s_client_secret" % code, "sync-test-secret")
+        # The sandbox's rate limits are off here (the adapters' tests cover pacing): pace as
+        # if its "minute" lasted 60 ms rather than slow every test to the real limits.
+        ICP.set_param("accounting_sync.local_time_scale", "1000")
         cls.tax = cls.env["account.tax"].create({
             "name": "Sales tax %s%%" % cls.tax_rate, "amount": cls.tax_rate,
             "type_tax_use": "sale", "company_id": cls.env.company.id})
@@ -59,6 +63,7 @@ class SyncCase(AccountTestInvoicingCommon):
     def setUp(self):
         super().setUp()
         self.sandbox.reset()
+        forget_pacers()
         self.connection = self.connect()
 
     # -- set-up helpers --------------------------------------------------------------------
@@ -367,6 +372,80 @@ class SyncTests:
         self.assertEqual(len(self.remote(self.invoices)), 2)
         self.assertTrue(move)
 
+    def test_unanswered_send_is_looked_up_before_sending_again(self):
+        """The provider creates a bill but its answer is lost; by the next run another bill
+        joins the batch (another request, so idempotency keys cannot help): the first bill
+        is found in the remote company and linked, not created twice."""
+        first = self.invoice("in_invoice", partner=self.vendor, taxes=self.env["account.tax"])
+        self.sync()  # the vendor and the product
+        lost = self.invoice("in_invoice", partner=self.vendor, price=55.0,
+                            taxes=self.env["account.tax"])
+        Attempt = self.env["accounting.sync.attempt"].sudo()
+        self.env["ir.config_parameter"].sudo().set_param("accounting_sync.timeout", 1)
+        self.sandbox.add_fault(status=None, delay=2, provider=self.sandbox_provider,
+                               path_contains=self.write_path, method=self.write_method,
+                               times=1)
+        run = self.sync()
+        self.assertEqual(run.state, "interrupted", run.outcome)
+        self.assertEqual(Attempt.search([("res_model", "=", "account.move")]).mapped("res_id"),
+                         [lost.id], "the unanswered send is on record")
+        time.sleep(2)  # the provider finishes creating it meanwhile
+        self.assertEqual(len(self.remote(self.bills)), 2)
+        later = self.invoice("in_invoice", partner=self.vendor, price=77.0,
+                             taxes=self.env["account.tax"])
+        run = self.sync()
+        self.assertEqual(run.failed, 0, run.failed_binding_ids.mapped("last_error"))
+        for move in (first, lost, later):
+            self.assertEqual(self.binding(move).state, "synced", self.binding(move).last_error)
+        self.assertEqual(len(self.remote(self.bills)), 3, "the lost bill was not resent")
+        self.assertFalse(Attempt.search([]), "every send answered")
+
+    def test_documents_never_sent_are_created_without_a_lookup(self):
+        self.invoice()
+        self.sync()  # the customer and the product (always looked up), and one invoice
+        before = len(self.sandbox.calls(provider=self.sandbox_provider))
+        moves = self.invoice(price=10.0) | self.invoice(price=20.0) | self.invoice(price=30.0)
+        run = self.sync()
+        self.assertEqual(run.created, 3)
+        calls = self.sandbox.calls(provider=self.sandbox_provider)[before:]
+        api_calls = [c for c in calls if self.api_path in c["path"]]
+        self.assertEqual([(c["method"], c["path"].rsplit("/", 1)[-1]) for c in api_calls],
+                         [self.batch_call], "one write request, no look-up")
+        self.assertTrue(all(self.binding(m).state == "synced" for m in moves))
+
+    def test_forgotten_link_is_found_again_not_duplicated(self):
+        """Reset Record Sync State (forget) on a record whose remote copy still exists: the
+        provider refuses its number again, and the existing document is linked."""
+        move = self.invoice()
+        self.sync()
+        remote_id = self.binding(move).remote_id
+        self.env["accounting.sync.reset.wizard"].with_context(
+            active_model="accounting.sync.binding", active_ids=self.binding(move).ids).create(
+                {"policy": "forget"}).action_reset()
+        self.assertFalse(self.binding(move))
+        run = self.sync()
+        self.assertEqual(run.failed, 0, run.failed_binding_ids.mapped("last_error"))
+        self.assertEqual(self.binding(move).remote_id, remote_id)
+        self.assertEqual(len(self.remote(self.invoices)), 1)
+
+    def test_a_run_pauses_after_its_time_share_and_resumes(self):
+        moves = self.invoice() | self.invoice(price=10.0)
+        run = self.env["accounting.sync.run"].create({
+            "connection_id": self.connection.id, "trigger": "schedule"})
+        Engine = self.env["accounting.sync.engine"]
+        Engine._execute(run, budget=0)
+        self.assertEqual(run.state, "running")
+        self.assertGreater(run.remaining, 0)
+        self.assertIn("continues", run.outcome)
+        self.assertFalse(self.binding(moves[0]).remote_id, "nothing sent yet")
+        resumed = self.connection._run_for("schedule", self.env.user)
+        self.assertEqual(resumed, run, "the paused run is resumed, not a new one")
+        self.assertEqual(run.remaining, 0)
+        Engine._execute(run)
+        self.assertEqual(run.state, "done", run.outcome)
+        self.assertEqual(run.created, 4, "customer, product and both invoices")
+        self.assertTrue(all(self.binding(m).state == "synced" for m in moves))
+
     def test_reset_record_sync_state(self):
         move = self.invoice()
         self.sync()
@@ -433,9 +512,11 @@ class TestSyncQuickBooksOnline(SyncTests, SyncCase):
     income_remote = "Services"
     expense_remote = "Office Supplies"
     bank_remote = "Checking"
-    invoices, customers = "Invoice", "Customer"
+    invoices, customers, bills = "Invoice", "Customer", "Bill"
     id_field = "Id"
-    write_path, write_method = "/batch", "POST"
+    # every write (a lone record goes as a plain POST, several as /batch)
+    write_path, write_method = "/v3/company/", "POST"
+    api_path, batch_call = "/v3/company/", ("POST", "batch")
 
     def seed_customer(self, name, email):
         self.sandbox.seed("qbo", "Customer", {
@@ -469,9 +550,10 @@ class TestSyncXero(SyncTests, SyncCase):
     income_remote = "Sales"
     expense_remote = "General Expenses"
     bank_remote = "Business Bank Account"
-    invoices, customers = "Invoices", "Contacts"
+    invoices, customers, bills = "Invoices", "Contacts", "Invoices"
     id_field = "InvoiceID"
     write_path, write_method = "/Invoices", "PUT"
+    api_path, batch_call = "/api.xro/", ("PUT", "Invoices")
 
     def seed_customer(self, name, email):
         self.sandbox.seed("xero", "Contacts", {"Name": name, "EmailAddress": email},
