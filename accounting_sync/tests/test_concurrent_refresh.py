@@ -131,32 +131,106 @@ class TestConcurrentRefresh(common.BaseCase):
                     self.assertNotEqual(again.access_token, results[0].access_token)
                     self.assertEqual(conn.state, "connected")
 
-    def test_two_cron_workers_one_run(self):
-        """Two workers running the sync job at once: one claims the connection and syncs,
-        the other leaves it alone."""
+    def books(self, invoices=3):
+        """A committed QBO connection with live tokens, its accounts and tax mapped, and
+        ``invoices`` posted invoices to send; all removed at the end of the test."""
         self.sandbox.reset()
         tokens = self.authorized_tokens("quickbooks_online")
         with environment() as env:
-            env["ir.config_parameter"].set_param("accounting_sync.qbo_client_id",
-                                                 CLIENTS["quickbooks_online"][1])
-            env["ir.config_parameter"].set_param("accounting_sync.qbo_client_secret", "s3cret")
+            ICP = env["ir.config_parameter"]
+            ICP.set_param("accounting_sync.qbo_client_id", CLIENTS["quickbooks_online"][1])
+            ICP.set_param("accounting_sync.qbo_client_secret", "s3cret")
             connection = env["accounting.sync.connection"].create({
                 "name": "Cron race", "provider": "quickbooks_online", "environment": "local",
                 "local_url": self.sandbox.url, "state": "connected",
                 "remote_company_id": QBO_REALM_1, "sync_start_date": "2026-01-01",
                 **env["accounting.sync.connection"]._token_values(tokens)})
+            connection._refresh_chart()
+            product = env["product.product"].create({
+                "name": "Cron race service", "type": "service", "list_price": 40.0})
+            partner = env["res.partner"].create({"name": "Cron Race Customer",
+                                                 "is_company": True})
+            income = product.categ_id.property_account_income_categ_id
+            for kind, record, remote in (("account", income, "Services"),
+                                         ("tax", product.taxes_id[:1], "TAX")):
+                env["accounting.sync.mapping"].create({
+                    "connection_id": connection.id, "kind": kind, kind + "_id": record.id,
+                    "matched_by": "manual",
+                    "remote_record_id": connection.remote_record_ids.filtered(
+                        lambda r, k=kind, n=remote: r.kind == k and r.name == n).id})
+            moves = env["account.move"].create([{
+                "move_type": "out_invoice", "partner_id": partner.id,
+                "invoice_date": "2026-03-0%d" % (n + 1), "date": "2026-03-0%d" % (n + 1),
+                "invoice_line_ids": [(0, 0, {"product_id": product.id, "quantity": 1 + n})],
+            } for n in range(invoices)])
+            moves.action_post()
+            ids = (connection.id, moves.ids, product.id, partner.id)
 
         def drop():
             with environment() as env:
-                env["accounting.sync.connection"].browse(connection.id).exists().unlink()
+                env["accounting.sync.connection"].browse(ids[0]).exists().unlink()
+                env["account.move"].browse(ids[1]).button_draft()
+                env["account.move"].browse(ids[1]).with_context(force_delete=True).unlink()
+                env["product.product"].browse(ids[2]).unlink()
+                env["res.partner"].browse(ids[3]).unlink()
         self.addCleanup(drop)
+        return connection.id, moves.ids
+
+    def test_two_cron_workers_one_run(self):
+        """Two workers running the sync job at once: one claims the connection and sends
+        each record once, the other leaves it alone."""
+        connection_id, move_ids = self.books()
         # Slow the provider a little so that the two runs would overlap.
         self.sandbox.add_fault(status=None, delay=0.3, provider="qbo", times=None)
         self.in_two_workers(lambda env: env["accounting.sync.connection"]._cron_sync())
         self.sandbox.clear_faults()
         with environment() as env:
-            runs = env["accounting.sync.run"].search([("connection_id", "=", connection.id)])
+            runs = env["accounting.sync.run"].search([("connection_id", "=", connection_id)])
             self.assertEqual(len(runs), 1, "one worker synced, the other skipped")
             self.assertEqual(runs.state, "done", runs.outcome)
             self.assertEqual(runs.trigger, "schedule")
+            self.assertEqual(runs.created, len(move_ids) + 2, "customer, product, invoices")
+        self.assertEqual(len(self.sandbox.records("qbo", "Invoice", QBO_REALM_1)),
+                         len(move_ids), "each invoice sent once")
+
+    def test_a_long_sync_pauses_and_the_cron_resumes_it(self):
+        """A run that uses its time share pauses (committed, still running), tells the cron
+        there is more to do, and the next call of the job carries on in the same run."""
+        connection_id, move_ids = self.books(invoices=2)
+        with environment() as env:
+            env["ir.config_parameter"].set_param("accounting_sync.run_time_budget", "1")
+            cron_id = env["accounting.sync.connection"].browse(connection_id).cron_id.id
+
+        def forget_budget():
+            with environment() as env:
+                env["ir.config_parameter"].set_param("accounting_sync.run_time_budget", False)
+        self.addCleanup(forget_budget)
+        # Each call takes 0.4 s: the customer's look-ups and create outlast the budget.
+        self.sandbox.add_fault(status=None, delay=0.4, provider="qbo", times=None,
+                               path_contains="/company/")
+        calls = 0
+        for calls in range(1, 10):
+            with environment() as env:
+                env["ir.cron"].browse(cron_id).method_direct_trigger()
+            with environment() as env:
+                run = env["accounting.sync.run"].search([("connection_id", "=", connection_id)])
+                self.assertEqual(len(run), 1, "one run, resumed")
+                if run.state != "running":
+                    break
+                self.assertGreater(run.remaining, 0)
+                progress = env["ir.cron.progress"].search([("cron_id", "=", cron_id)],
+                                                          order="id desc", limit=1)
+                self.assertEqual(progress.remaining, run.remaining,
+                                 "the cron is told there is more to do")
+                connection = env["accounting.sync.connection"].browse(connection_id)
+                self.assertLessEqual(connection.next_sync_at, odoo.fields.Datetime.now(),
+                                     "and the connection is due again at once")
+        self.sandbox.clear_faults()
+        self.assertGreater(calls, 1, "it paused at least once")
+        with environment() as env:
+            run = env["accounting.sync.run"].search([("connection_id", "=", connection_id)])
+            self.assertEqual(run.state, "done", run.outcome)
+            self.assertEqual(run.created, len(move_ids) + 2)
+        self.assertEqual(len(self.sandbox.records("qbo", "Invoice", QBO_REALM_1)),
+                         len(move_ids))
 
