@@ -44,6 +44,8 @@ class AccountingSyncBinding(models.Model):
     attempts = fields.Integer(readonly=True)
     last_synced_at = fields.Datetime(readonly=True)
     payload_hash = fields.Char(readonly=True, help="Hash of what was last sent")
+    answered_send = fields.Char(readonly=True, copy=False,
+                                help="Id of the last send the provider answered for")
     run_id = fields.Many2one("accounting.sync.run", string="Last Run", readonly=True,
                              index=True, ondelete="set null")
     remote_url = fields.Char(compute="_compute_remote_url", string="Open Remote")

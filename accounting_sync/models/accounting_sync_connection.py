@@ -649,6 +649,7 @@ class AccountingSyncConnection(models.Model):
 
     def unlink(self):
         crons = self.sudo().cron_id
+        self.env["accounting.sync.attempt"].sudo()._forget_connections(self.ids)
         result = super().unlink()
         crons.unlink()
         return result

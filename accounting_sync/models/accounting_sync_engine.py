@@ -88,6 +88,7 @@ class AccountingSyncEngine(models.AbstractModel):
         context = _RunContext(self.env, connection, run, commit, budget)
         try:
             connection._check_can_sync()
+            self.env["accounting.sync.attempt"].sudo()._forget_answered(connection)
             context.load_chart()
             for kind in connection._allowed_kinds():
                 bindings = self._bindings_to_sync(context, kind, only)
@@ -557,24 +558,24 @@ class _RunContext:
                 to_send.append(record)
                 sent_bindings |= binding
             if to_send:
-                if guarded:
-                    Attempt._start(self.connection, sent_bindings)
+                send = Attempt._start(self.connection, sent_bindings) if guarded else False
                 results = self.connection._call_provider(
                     lambda adapter, tokens, records=to_send: adapter.push(
                         tokens, self.connection.remote_company_id, records))
                 self.run._count(batches=1)
-                answered = Binding
                 for binding, record, result in zip(sent_bindings, to_send, results):
-                    self._apply(binding, record, result, hashes[binding.id])
-                    if result.ok or getattr(result.error, "code", None) != "no_answer":
-                        answered |= binding
-                if guarded:
-                    Attempt._done(self.connection, answered)
+                    answered = result.ok or getattr(result.error, "code", None) != "no_answer"
+                    self._apply(binding, record, result, hashes[binding.id],
+                                send if answered else False)
             self.commit()
 
-    def _apply(self, binding, record, result, payload_hash):
+    def _apply(self, binding, record, result, payload_hash, send=False):
+        """Record the provider's answer for ``binding``; ``send`` is the id of the send it
+        answers (accounting.sync.attempt), when the answer is definite."""
         values = {"attempts": binding.attempts + 1, "run_id": self.run.id,
                   "remote_company_id": self.connection.remote_company_id}
+        if send:
+            values["answered_send"] = send
         if result.ok:
             created = not binding.remote_id
             values.update({

@@ -190,6 +190,14 @@ class TestConcurrentRefresh(common.BaseCase):
             self.assertEqual(runs.state, "done", runs.outcome)
             self.assertEqual(runs.trigger, "schedule")
             self.assertEqual(runs.created, len(move_ids) + 2, "customer, product, invoices")
+            connection = env["accounting.sync.connection"].browse(connection_id)
+            Attempt = env["accounting.sync.attempt"]
+            self.assertEqual(Attempt._in_flight(connection, "account.move", move_ids), set(),
+                             "every committed send is known to be answered")
+            Attempt._forget_answered(connection)
+        with environment() as env:
+            self.assertFalse(env["accounting.sync.attempt"].search(
+                [("connection_id", "=", connection_id)]), "and its rows are dropped")
         self.assertEqual(len(self.sandbox.records("qbo", "Invoice", QBO_REALM_1)),
                          len(move_ids), "each invoice sent once")
 
