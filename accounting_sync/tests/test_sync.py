@@ -521,6 +521,34 @@ class TestSyncQuickBooksOnline(SyncTests, SyncCase):
     write_path, write_method = "/v3/company/", "POST"
     api_path, batch_call = "/v3/company/", ("POST", "batch")
 
+    def test_update_after_someone_edited_it_in_quickbooks(self):
+        """Someone edits the invoice in QBO (its SyncToken moves on), then it changes in
+        Odoo: the update with the stale SyncToken gets 5010, is re-read and sent again."""
+        move = self.invoice(price=100.0)
+        self.sync()
+        binding = self.binding(move)
+        response = requests.post(
+            "%s/qbo/v3/company/%s/invoice" % (self.sandbox.url, self.remote_company),
+            params={"minorversion": 75}, timeout=10,
+            headers={"Authorization": "Bearer " + self.connection.sudo().access_token},
+            json={"Id": binding.remote_id, "SyncToken": binding.remote_version,
+                  "sparse": True, "PrivateNote": "Checked by the bookkeeper"})
+        self.assertEqual(response.status_code, 200, response.text)
+        stale = binding.remote_version
+        move.button_draft()
+        move.invoice_line_ids.price_unit = 120.0
+        move.action_post()
+        run = self.sync()
+        self.assertEqual((run.updated, run.failed), (1, 0),
+                         run.failed_binding_ids.mapped("last_error"))
+        [remote] = self.remote("Invoice", Id=binding.remote_id)
+        self.assertEqual(self.remote_total(remote), move.amount_total)
+        self.assertEqual(binding.remote_version, remote["SyncToken"])
+        self.assertGreater(int(binding.remote_version), int(stale) + 1)
+        refused = [c for c in self.sandbox.calls(provider="qbo", path_contains="/invoice")
+                   if c["method"] == "POST" and c["status"] == 400]
+        self.assertEqual(len(refused), 1, "the stale update was refused once (5010)")
+
     def seed_customer(self, name, email):
         self.sandbox.seed("qbo", "Customer", {
             "DisplayName": name, "PrimaryEmailAddr": {"Address": email}}, self.remote_company)
