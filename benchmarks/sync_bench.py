@@ -1,13 +1,14 @@
 """Benchmark: push N invoices (with their customers and product, then their payments) from a
 real Odoo database to the provider sandbox with the providers' published rate limits
-enforced (in compressed time), batched as accounting_sync does it and one call per document
-as peer connectors do it. Prints figures; it is not a test.
+enforced, batched as accounting_sync does it and one call per document as peer connectors do
+it. Prints figures (and writes benchmarks/last-results.md); it is not a test.
 
-    python3 benchmarks/sync_bench.py --n 2000 [--providers quickbooks_online,xero]
-        [--time-scale 60] [--baseline-n 200] [--db accounting_sync_bench]
+    ./scripts/benchmark --n 2000 [--providers quickbooks_online,xero] [--time-scale 1]
+        [--baseline-n 100] [--baseline-time-scale 5] [--db accounting_sync_bench]
 
-One run = one process: ``--phase`` runs one measurement in a subprocess so that its peak
-memory (ru_maxrss) is its own.
+The time scales are the sandbox's (and the client's) clock speed: 1 = the real limits.
+Each measurement runs in a process of its own (``--phase``) so that its peak memory
+(ru_maxrss) is its own; the data set is generated beforehand in another (``--prepare``).
 """
 import argparse
 import json

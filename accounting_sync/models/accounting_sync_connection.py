@@ -22,7 +22,7 @@ from ..providers import (
 )
 from ..providers.base import utcnow
 from ..providers.documents import KINDS
-from .accounting_sync_engine import SALES_KINDS, run_time_budget
+from .accounting_sync_engine import SALES_KINDS, positive_param, run_time_budget
 
 _logger = logging.getLogger(__name__)
 
@@ -172,9 +172,9 @@ class AccountingSyncConnection(models.Model):
                 client_secret=ICP.get_param(prefix + "client_secret"),
                 environment=self.environment,
                 base_url=self.local_url,
-                timeout=float(ICP.get_param("accounting_sync.timeout") or 30),
+                timeout=positive_param(self.env, "accounting_sync.timeout", 30.0),
                 # the local sandbox's --time-scale, so that pacing follows its clock
-                time_scale=float(ICP.get_param("accounting_sync.local_time_scale") or 1.0),
+                time_scale=positive_param(self.env, "accounting_sync.local_time_scale", 1.0),
             )
         except ProviderError as e:
             raise UserError(self.env._(

@@ -54,12 +54,29 @@ class _Paused(Exception):
         self.remaining = remaining
 
 
+def positive_param(env, key, default):
+    """A positive number from a system parameter; the default when it is unset, and (with a
+    warning naming it) when it is not a positive number, rather than failing every sync."""
+    value = env["ir.config_parameter"].sudo().get_param(key)
+    if not value:
+        return default
+    try:
+        number = float(value)
+    except ValueError:
+        number = 0
+    if number > 0:
+        return number
+    _logger.warning("Accounting sync: system parameter %s=%r is not a positive number; "
+                    "using %s", key, value, default)
+    return default
+
+
 def run_time_budget(env):
     """Seconds a committing (cron) run may work before it pauses and asks to be called
     again: ``accounting_sync.run_time_budget``, else a twelfth of the cron time limit."""
-    configured = env["ir.config_parameter"].sudo().get_param("accounting_sync.run_time_budget")
+    configured = positive_param(env, "accounting_sync.run_time_budget", None)
     if configured:
-        return max(float(configured), 1.0)
+        return max(configured, 1.0)
     limit = config.get("limit_time_real_cron") or 0
     if limit < 0:
         limit = config.get("limit_time_real") or 0

@@ -449,6 +449,16 @@ class SyncTests:
         self.assertEqual(run.created, 4, "customer, product and both invoices")
         self.assertTrue(all(self.binding(m).state == "synced" for m in moves))
 
+    def test_a_bad_number_in_the_system_parameters_falls_back_to_the_default(self):
+        move = self.invoice()
+        self.env["ir.config_parameter"].sudo().set_param("accounting_sync.timeout", "soon")
+        with self.assertLogs("odoo.addons.accounting_sync.models.accounting_sync_engine",
+                             "WARNING") as logs:
+            run = self.sync()
+        self.assertIn("accounting_sync.timeout='soon'", logs.output[0])
+        self.assertEqual(run.state, "done", run.outcome)
+        self.assertEqual(self.binding(move).state, "synced")
+
     def test_reset_record_sync_state(self):
         move = self.invoice()
         self.sync()
