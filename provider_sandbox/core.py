@@ -2,8 +2,9 @@
 routing table, fault injection, the call log and the HTTP server.
 
 Every piece of mutable state is guarded by ``App.lock`` (one re-entrant lock): the HTTP
-handler threads hold it for the whole of a request except an injected delay, and the
-public methods take it too, so handlers never need to lock anything themselves.
+handler threads hold it for the whole of a request except an injected delay and the sending
+of the answer (a dripped one may take long), and the public methods take it too, so handlers
+never need to lock anything themselves.
 """
 import itertools
 import json
@@ -19,6 +20,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
 MAX_BODY = 10 * 1024 * 1024
+MAX_FAULT_BODY = 64 * 1024 * 1024  # a fault's body_size, for a huge answer
+REDIRECTS = range(301, 309)
 CALL_LOG_SIZE = 10000
 FAULT_SEED = 1234
 # Request fields that hold secrets: the call log shows them as REDACTED, never their value.
@@ -184,9 +187,16 @@ class Request:
 
 @dataclass
 class Response:
+    """An answer. ``drip`` > 0 sends the body ``drip_bytes`` at a time, ``drip`` seconds
+    apart (a slow-drip server); ``chunked`` sends it with ``Transfer-Encoding: chunked``
+    instead of a Content-Length."""
+
     status: int
     body: bytes = b""
     headers: dict = None
+    drip: float = 0.0
+    drip_bytes: int = 1
+    chunked: bool = False
 
     def __post_init__(self):
         self.headers = dict(self.headers or {})
@@ -294,14 +304,40 @@ class Fault:
     retry_after: int = None
     delay: float = 0.0
     body: object = None
+    drip: float = 0.0
+    drip_bytes: int = 1
+    body_size: int = None
+    chunked: bool = False
+    location: str = None
+    content_type: str = None
 
     def __post_init__(self):
         def check(ok, message):
             if not ok:
                 raise ValueError(message)
         check(self.status is None or (_is_number(self.status, integer=True)
-                                      and 400 <= self.status <= 599),
-              "status must be None or an HTTP error status 400-599")
+                                      and (self.status == 200 or self.status in REDIRECTS
+                                           or 400 <= self.status <= 599)),
+              "status must be None, 200, a redirect 301-308 or an HTTP error status 400-599")
+        check(self.status != 200 or self.body is not None,
+              "status 200 needs a body (it replaces the answer)")
+        check((self.location is not None) == (self.status in REDIRECTS),
+              "a redirect status 301-308 needs a location, and only a redirect has one")
+        check(self.location is None or (isinstance(self.location, str) and self.location
+                                        and not re.search(r"[\x00-\x1f\x7f]", self.location)),
+              "location must be a URL without control characters")
+        check(_is_number(self.drip) and 0 <= self.drip <= 60,
+              "drip must be a number of seconds between 0 and 60")
+        check(_is_number(self.drip_bytes, integer=True) and 1 <= self.drip_bytes <= MAX_BODY,
+              "drip_bytes must be a whole number of bytes >= 1")
+        check(self.body_size is None or (_is_number(self.body_size, integer=True)
+                                         and 0 <= self.body_size <= MAX_FAULT_BODY),
+              "body_size must be None or a number of bytes between 0 and %d" % MAX_FAULT_BODY)
+        check(isinstance(self.chunked, bool), "chunked must be true or false")
+        check(self.content_type is None or (isinstance(self.content_type, str)
+                                            and re.fullmatch(r"[\w.+-]+/[\w.+-]+(;[ -~]*)?",
+                                                             self.content_type)),
+              "content_type must be None or a media type")
         check(isinstance(self.path_contains, str), "path_contains must be a string")
         check(self.method is None or isinstance(self.method, str),
               "method must be None or an HTTP method")
@@ -317,7 +353,9 @@ class Fault:
               "retry_after must be None or a whole number of seconds >= 0")
         check(_is_number(self.delay) and 0 <= self.delay <= 600,
               "delay must be a number of seconds between 0 and 600")
-        check(self.status is not None or self.delay, "a fault needs a status, a delay or both")
+        check(self.status is not None or self.delay or self.drip or self.body_size is not None
+              or self.chunked, "a fault needs a status, a delay, a drip, a body_size or "
+              "chunked")
         try:
             json.dumps(self.body)
         except (TypeError, ValueError) as e:
@@ -366,11 +404,13 @@ class App:
             return dict(self.config)
 
     def add_fault(self, status=500, provider=None, path_contains="", method=None, times=1,
-                  rate=None, retry_after=None, delay=0.0, body=None):
+                  rate=None, retry_after=None, delay=0.0, body=None, drip=0.0, drip_bytes=1,
+                  body_size=None, chunked=False, location=None, content_type=None):
         self.provider_names(provider)
         with self.lock:
             fault = Fault(0, status, provider, path_contains, method, times, rate, retry_after,
-                          delay, body)
+                          delay, body, drip, drip_bytes, body_size, chunked, location,
+                          content_type)
             fault.id = next(self.fault_ids)
             self.faults.append(fault)
             return fault.id
@@ -443,6 +483,8 @@ class App:
                 response = self._fault_response(provider, kind, fault)
             else:
                 response = self._run(provider, route, others, kind, request)
+            if fault:
+                self._shape_response(response, fault)
             if provider:
                 provider.decorate(request, response)
                 self.call_log.append(dict(
@@ -488,7 +530,12 @@ class App:
 
     @staticmethod
     def _fault_response(provider, kind, fault):
-        response = provider.error(kind, fault.status)
+        if fault.status in REDIRECTS:
+            response = Response(fault.status, b"", {"Location": fault.location})
+        elif fault.status == 200:
+            response = Response(200)
+        else:
+            response = provider.error(kind, fault.status)
         if fault.body is not None:
             if isinstance(fault.body, str):
                 response.body = fault.body.encode()
@@ -500,6 +547,18 @@ class App:
             response.headers["Retry-After"] = str(
                 60 if fault.retry_after is None else fault.retry_after)
         return response
+
+    @staticmethod
+    def _shape_response(response, fault):
+        """What a fault does to any answer (its own or the real one): padding, content type,
+        drip, chunking."""
+        if fault.body_size is not None and len(response.body) < fault.body_size:
+            # spaces: a JSON body stays valid JSON, only bigger
+            response.body += b" " * (fault.body_size - len(response.body))
+        if fault.content_type:
+            response.headers["Content-Type"] = fault.content_type
+        response.drip, response.drip_bytes = fault.drip, fault.drip_bytes
+        response.chunked = fault.chunked
 
     def fault_list(self):
         with self.lock:
@@ -545,12 +604,27 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_response(response.status)
         for name, value in response.headers.items():
             self.send_header(name, value)
-        self.send_header("Content-Length", str(len(response.body)))
+        if response.chunked:
+            self.send_header("Transfer-Encoding", "chunked")
+        else:
+            self.send_header("Content-Length", str(len(response.body)))
         if close:
             self.send_header("Connection", "close")
             self.close_connection = True
         self.end_headers()
-        self.wfile.write(response.body)
+        if not (response.drip or response.chunked):
+            self.wfile.write(response.body)
+            return
+        size = response.drip_bytes if response.drip else 64 * 1024
+        for start in range(0, len(response.body), size):
+            if start and response.drip:
+                self.wfile.flush()
+                time.sleep(response.drip)
+            piece = response.body[start:start + size]
+            self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece) if response.chunked
+                             else piece)
+        if response.chunked:
+            self.wfile.write(b"0\r\n\r\n")
 
     def log_message(self, fmt, *args):
         if self.server.app.verbose:

@@ -3,6 +3,9 @@
 One adapter per provider speaks OAuth 2.0 (through requests-oauthlib) and the provider's API
 (through python-quickbooks or xero-python). Every error leaves this package as one of the typed
 errors in :mod:`.errors`, so the Odoo side never has to know a library's exception classes.
+Every outbound call ends within the adapter's ``timeout`` in total, reads at most its
+``max_response_bytes`` and never follows a redirect (:mod:`.transport`); answers are parsed
+and shape-checked here (:mod:`.answers`).
 """
 from .base import RemoteCompany, RemoteIdentity, TokenSet
 from .errors import (
@@ -10,6 +13,7 @@ from .errors import (
     ConfigurationError,
     InvalidGrantError,
     ProviderError,
+    ProviderResponseError,
     ProviderUnavailableError,
     RateLimitError,
 )
@@ -22,17 +26,27 @@ ADAPTERS = {
 }
 
 
+def _adapter_class(provider):
+    try:
+        return ADAPTERS[provider]
+    except (KeyError, TypeError):
+        raise ConfigurationError("Unknown provider %r." % (provider,)) from None
+
+
 def get_adapter(provider, **kwargs):
     """Return the adapter for ``provider`` (``quickbooks_online`` or ``xero``)."""
-    try:
-        adapter_class = ADAPTERS[provider]
-    except KeyError:
-        raise ConfigurationError("Unknown provider %r." % provider) from None
-    return adapter_class(**kwargs)
+    return _adapter_class(provider)(**kwargs)
+
+
+def check_company_id(provider, value):
+    """``value`` as a valid remote company id of ``provider`` (a QBO realm id: 1 to 32
+    digits; a Xero tenant id: a UUID), else ProviderError with code ``bad_company_id``."""
+    return _adapter_class(provider).check_company_id(value)
 
 
 __all__ = [
     "ADAPTERS", "AuthorizationError", "ConfigurationError", "InvalidGrantError",
-    "ProviderError", "ProviderUnavailableError", "QuickBooksOnlineAdapter", "RateLimitError",
-    "RemoteCompany", "RemoteIdentity", "TokenSet", "XeroAdapter", "get_adapter",
+    "ProviderError", "ProviderResponseError", "ProviderUnavailableError",
+    "QuickBooksOnlineAdapter", "RateLimitError", "RemoteCompany", "RemoteIdentity", "TokenSet",
+    "XeroAdapter", "check_company_id", "get_adapter",
 ]

@@ -15,6 +15,10 @@ DOCUMENT_KINDS = ("invoice", "credit_note", "bill", "vendor_credit")
 PAYMENT_KINDS = ("customer_payment", "vendor_payment")
 JOURNAL_KINDS = ("journal_entry",)
 KINDS = PARTY_KINDS + PRODUCT_KINDS + DOCUMENT_KINDS + PAYMENT_KINDS + JOURNAL_KINDS
+# A failed WriteResult with one of these codes may still have been written remotely: its
+# answer never came (``no_answer``) or could not be read (``bad_answer``).
+NO_ANSWER, BAD_ANSWER = "no_answer", "bad_answer"
+OUTCOME_UNKNOWN = (NO_ANSWER, BAD_ANSWER)
 
 
 @dataclass
@@ -202,3 +206,9 @@ class WriteResult:
     error: Exception = None
     linked_existing: bool = False  # an existing remote record was linked instead of created
     note: str = None  # what else happened, in plain words (e.g. voided and recreated)
+
+    @property
+    def outcome_unknown(self):
+        """Failed, but it may have been written remotely (codes ``no_answer`` and
+        ``bad_answer``): look it up before creating it again."""
+        return not self.ok and getattr(self.error, "code", None) in OUTCOME_UNKNOWN

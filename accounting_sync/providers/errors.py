@@ -6,8 +6,12 @@ class ProviderError(Exception):
 
     ``message`` is plain words for a user; ``code`` is the provider's own error code and
     ``status`` the HTTP status, when known; ``request_id`` is what support asks for
-    (QBO ``intuit_tid``, Xero ``Xero-Correlation-Id``).
+    (QBO ``intuit_tid``, Xero ``Xero-Correlation-Id``). ``answer`` is the provider's error
+    answer as parsed JSON, when it sent one (the writers read a refusal's details from it);
+    it is never part of the message.
     """
+
+    answer = None
 
     def __init__(self, message, code=None, status=None, request_id=None):
         super().__init__(message)
@@ -53,3 +57,14 @@ class RateLimitError(ProviderError):
 
 class ProviderUnavailableError(ProviderError):
     """The provider could not be reached, timed out, or answered with a 5xx."""
+
+
+class ProviderResponseError(ProviderError):
+    """The provider answered, but not with what its API documents: JSON of the wrong shape
+    (an object where a list is expected, missing fields...), HTML or an empty body where JSON
+    is expected (``code`` ``bad_answer``), a redirect, which is never followed
+    (``redirect``), or a body larger than the adapter's ``max_response_bytes``
+    (``too_large``)."""
+
+    def __init__(self, message, code="bad_answer", **kwargs):
+        super().__init__(message, code=code, **kwargs)

@@ -3,16 +3,12 @@ from types import SimpleNamespace
 
 from quickbooks import QuickBooks
 from quickbooks import exceptions as qb_exceptions
-from quickbooks.objects.company_info import CompanyInfo
-import requests
 
+from . import transport
+from .answers import obj, parse_json, pick, reading, text
 from .base import OAuthAdapter, RemoteCompany, RemoteIdentity, _retry_after
-from .errors import (
-    AuthorizationError,
-    ProviderError,
-    ProviderUnavailableError,
-    RateLimitError,
-)
+from .errors import AuthorizationError, ProviderError, ProviderResponseError
+from .quickbooks_online_lookups import QBO_ID
 from .quickbooks_online_sync import QboWriter
 from .rate_limits import Rate
 
@@ -22,12 +18,13 @@ OPENID_SCOPES = ["openid", "email", "profile"]
 
 
 class _QuickBooksClient(QuickBooks):
-    """python-quickbooks' client with a base URL we choose and a timeout on every call
-    (the library itself sets none)."""
+    """python-quickbooks' client with a base URL we choose. The library builds the URLs and
+    reads the answers; each request goes through the adapter's one HTTP seam (a total
+    deadline, a size cap, no redirects) and each answer through its status ladder and shape
+    check first, so the library only ever reads a JSON object that is not a Fault."""
 
     base_api_url = None
-    timeout = None
-    transport = None  # the adapter's context manager allowing http to a local sandbox
+    adapter = None    # the QuickBooksOnlineAdapter
     pacer = None      # the realm's rate_limits.Pacer
     last_response = None
 
@@ -35,20 +32,26 @@ class _QuickBooksClient(QuickBooks):
     def api_url(self):
         return self.base_api_url
 
+    def _start_session(self):
+        # The library's own session would follow redirects, Authorization header included.
+        self.session = transport.OAuthSession(self.auth_client.client_id, token={
+            "access_token": self.auth_client.access_token,
+            "refresh_token": self.auth_client.refresh_token,
+        })
+        return self.auth_client.refresh_token
+
     def process_request(self, request_type, url, headers="", params="", data=""):
         headers.update({"Authorization": "Bearer " + self.session.access_token})
         if self.pacer:
             self.pacer.acquire("batch" if url.split("?")[0].endswith("/batch") else None)
-        try:
-            with self.transport():
-                self.last_response = self.session.request(
-                    request_type, url, headers=headers, params=params, data=data,
-                    timeout=self.timeout)
-        except requests.RequestException as e:
-            raise ProviderUnavailableError(
-                "QuickBooks Online could not be reached: %s" % e.__class__.__name__) from e
+        self.last_response = None
+        with self.adapter._outbound():
+            self.last_response = self.session.request(
+                request_type, url, headers=headers, params=params, data=data,
+                timeout=self.adapter.timeout, allow_redirects=False)
         if self.last_response.status_code == 429 and self.pacer:
             self.pacer.close_for(_retry_after(self.last_response))
+        self.adapter._check_answer(self.last_response)
         return self.last_response
 
 
@@ -60,6 +63,17 @@ class QuickBooksOnlineAdapter(OAuthAdapter):
     # Per realm (provider-facts 1.5): 10 a second, 500 a minute, 40 batch requests a minute.
     RATE_LIMITS = (Rate("per-second", 10, 1.0), Rate("per-minute", 500, 60.0),
                    Rate("batch", 40, 60.0, kind="batch"))
+    COMPANY_ID = QBO_ID  # realm ids are numeric like entity ids
+    COMPANY_ID_WORDS = "a company (realm) id is 1 to 32 digits"
+    FORBIDDEN = ("%s refused access to this company (HTTP 403): the token was issued for "
+                 "another company or environment.")
+    _unauthorized_code = "3200"
+    # Fault.Error[].Message/Detail (the 401 answer spells them in lower case), then OAuth's.
+    MESSAGE_PATHS = (("Fault", "Error", [], "Message"), ("Fault", "Error", [], "Detail"),
+                     ("fault", "error", [], "message"), ("fault", "error", [], "detail"),
+                     ) + OAuthAdapter.MESSAGE_PATHS
+    CODE_PATHS = (("Fault", "Error", [], "code"), ("fault", "error", [], "code"),
+                  ) + OAuthAdapter.CODE_PATHS
     ENDPOINTS = {
         "production": {
             "authorize": "https://appcenter.intuit.com/connect/oauth2",
@@ -97,23 +111,33 @@ class QuickBooksOnlineAdapter(OAuthAdapter):
                    auth=(self.client_id, self.client_secret))
 
     def identity(self, tokens):
-        data = self._http("GET", self.endpoints["userinfo"], tokens.access_token).json()
-        name = " ".join(filter(None, [data.get("givenName"), data.get("familyName")]))
-        return RemoteIdentity(subject=data.get("sub"), login=data.get("email") or data.get("sub"),
-                              name=name or None)
+        response = self._http("GET", self.endpoints["userinfo"], tokens.access_token)
+        with reading(self.label):
+            data = obj(parse_json(response.content, self.label, "its user info"),
+                       "its user info")
+            subject = text(data.get("sub"), "the user id", required=True)
+            name = " ".join(filter(None, [text(data.get("givenName"), "the given name"),
+                                          text(data.get("familyName"), "the family name")]))
+            return RemoteIdentity(subject=subject,
+                                  login=text(data.get("email"), "the e-mail") or subject,
+                                  name=name or None)
 
     def companies(self, tokens, callback_params):
-        realm = callback_params.get("realmId")
+        realm = (callback_params or {}).get("realmId")
         if not realm:
             raise ProviderError("QuickBooks Online did not say which company was chosen "
                                 "(no realmId in the callback).")
         return [self.company_info(tokens, realm)]
 
     def company_info(self, tokens, company_id):
-        client = self.client(tokens, company_id)
-        info = self._api_call(client, CompanyInfo.get, company_id, qb=client)
-        return RemoteCompany(id=str(company_id), name=info.CompanyName,
-                             country=getattr(info, "Country", None))
+        realm = self.check_company_id(company_id)
+        client = self.client(tokens, realm)
+        data = self._api_call(client.get_single_object, "CompanyInfo", realm)
+        with reading(self.label):
+            info = obj(data.get("CompanyInfo"), "its CompanyInfo")
+            return RemoteCompany(
+                id=realm, name=text(info.get("CompanyName"), "the company name", required=True),
+                country=text(info.get("Country"), "the country"))
 
     # -- the books: chart and writes (rules in quickbooks_online_sync) ------------------------
 
@@ -124,52 +148,40 @@ class QuickBooksOnlineAdapter(OAuthAdapter):
 
     def client(self, tokens, realm_id):
         """A python-quickbooks client for one realm, with the given (fresh) access token."""
+        realm_id = self.check_company_id(realm_id)
         if not tokens or not tokens.access_token:
             raise AuthorizationError("The connection has no access token: connect it first.")
         holder = SimpleNamespace(client_id=self.client_id, environment=self.environment,
                                  access_token=tokens.access_token,
                                  refresh_token=tokens.refresh_token)
-        client = _QuickBooksClient(auth_client=holder, company_id=str(realm_id),
+        client = _QuickBooksClient(auth_client=holder, company_id=realm_id,
                                    minorversion=MINOR_VERSION)
         client.base_api_url = self.endpoints["api"]
-        client.timeout = self.timeout
-        client.transport = self._transport
+        client.adapter = self
         client.pacer = self.pacer(realm_id)
         return client
 
-    def _api_call(self, client, func, *args, **kwargs):
+    def _api_call(self, func, *args, **kwargs):
+        """Call python-quickbooks: every answer it reads was checked by ``_check_answer``, so
+        what it still raises means it could not read one."""
         try:
             return func(*args, **kwargs)
         except qb_exceptions.QuickbooksException as e:
-            raise self._translate(e, client.last_response) from e
+            raise ProviderResponseError("QuickBooks Online sent an answer this connector "
+                                        "cannot read.") from e
 
-    def _translate(self, error, response):
-        status = response.status_code if response is not None else None
-        request_id = self._request_id(response.headers) if response is not None else None
-        code = str(error.error_code) if error.error_code else None
-        if status == 401:
-            return AuthorizationError(
-                "QuickBooks Online refused the access token (HTTP 401).", code=code or "3200",
-                status=401, request_id=request_id)
-        if status == 403:
-            return AuthorizationError(
-                "QuickBooks Online refused access to this company (HTTP 403): the token was "
-                "issued for another company or environment.", forbidden=True, code=code,
-                status=403, request_id=request_id)
-        if status == 429:
-            return RateLimitError("QuickBooks Online is throttling requests.",
-                                  retry_after=_retry_after(response),
-                                  code=code, status=429, request_id=request_id)
-        if status and status >= 500:
-            return ProviderUnavailableError(
-                "QuickBooks Online is unavailable (HTTP %s)." % status, code=code,
-                status=status, request_id=request_id)
-        message = error.message
-        if error.detail:
-            message = "%s: %s" % (message, error.detail)
-        return ProviderError(message, code=code, status=status, request_id=request_id)
+    def _check_answer(self, response):
+        """Before python-quickbooks reads an answer: the status ladder, then a JSON object
+        (a Fault in it, whatever the status, is the refusal it holds)."""
+        self._raise_for_status(response)
+        with reading(self.label):
+            data = obj(parse_json(response.content, self.label), "its answer")
+        if "Fault" in data or "fault" in data:
+            code = (pick(data, *self.CODE_PATHS) or [None])[0]
+            raise self._refusal(response.status_code, data, code,
+                                self._request_id(response.headers))
+        return data
 
     @staticmethod
     def _request_id(headers):
         return headers.get("intuit_tid")
-

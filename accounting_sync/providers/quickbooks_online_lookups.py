@@ -9,6 +9,7 @@ paged by ``STARTPOSITION``/``MAXRESULTS`` (1000 rows a page) and with at most 30
 import re
 from decimal import Decimal
 
+from .answers import WrongShape, flag, number, obj, objects, text
 from .documents import Chart, RemoteAccount, RemoteTax
 from .quickbooks_online_payloads import ENTITY, journal_total
 from .sync_rules import (
@@ -34,6 +35,17 @@ REFERENCED_BY_KIND = {"invoice": "customer", "credit_note": "customer",
                       "product": "account", "journal_entry": "account or party"}
 
 
+QBO_ID = re.compile(r"[0-9]{1,32}")  # entity Ids are numeric strings
+
+
+def qbo_id(value, what="an Id"):
+    """A QBO entity Id from an answer (it may go into a URL path later), else WrongShape."""
+    value = text(value, what, required=True)
+    if not QBO_ID.fullmatch(value):
+        raise WrongShape("%s is not a QuickBooks Online id" % what)
+    return value
+
+
 # A voided QBO document keeps its DocNumber: re-creating the record under the same number
 # (after Reset Record Sync State, say) must ask for ``include=allowduplicatedocnum``.
 REUSE_VOIDED_NUMBER = "reuse_voided_number"
@@ -41,8 +53,8 @@ REUSE_VOIDED_NUMBER = "reuse_voided_number"
 
 def is_voided(row):
     """QBO voids by zeroing the amounts and noting "Voided"."""
-    return (not Decimal(str(row.get("TotalAmt") or 0))
-            and "voided" in (row.get("PrivateNote") or "").lower())
+    return (not number(row.get("TotalAmt"), "a TotalAmt", Decimal(0))
+            and "voided" in (text(row.get("PrivateNote"), "a PrivateNote") or "").lower())
 
 
 def quote(value):
@@ -83,13 +95,14 @@ def plain_message(kind, label, code, message, detail="", element=None):
 
 
 def _email(row):
-    return (row.get("PrimaryEmailAddr") or {}).get("Address")
+    return text(obj(row.get("PrimaryEmailAddr") or {}, "a PrimaryEmailAddr").get("Address"),
+                "an e-mail address")
 
 
 def _ref_value(row, *keys):
     for key in keys:
         if row.get(key):
-            return str(row[key].get("value"))
+            return text(obj(row[key], "a " + key).get("value"), "a %s value" % key)
     return None
 
 
@@ -103,9 +116,9 @@ class Lookups:
         """Every row of a query, page by page."""
         result, start = [], 1
         while True:
-            text = "SELECT * FROM %s%s STARTPOSITION %d MAXRESULTS %d" % (
+            query = "SELECT * FROM %s%s STARTPOSITION %d MAXRESULTS %d" % (
                 entity, " WHERE " + where if where else "", start, PAGE)
-            page = self.writer.query(text).get(entity) or []
+            page = objects(self.writer.query(query).get(entity), "its %s rows" % entity)
             result += page
             if len(page) < PAGE:
                 return result
@@ -122,34 +135,43 @@ class Lookups:
     # -- chart -----------------------------------------------------------------------------------
 
     def chart(self):
-        accounts = [RemoteAccount(
-            id=str(row["Id"]), name=row.get("FullyQualifiedName") or row.get("Name"),
-            code=row.get("AcctNum") or None, type=row.get("AccountType"),
-            active=row.get("Active", True),
-            is_bank=row.get("AccountType") == "Bank" or (
-                row.get("AccountType") == "Other Current Asset"
-                and (row.get("AccountSubType") == "UndepositedFunds"
-                     or row.get("Name") == "Undeposited Funds")))
-            for row in self.rows("Account")]
-        rates = {str(row["Id"]): Decimal(str(row.get("RateValue") or 0))
+        accounts = []
+        for row in self.rows("Account"):
+            kind, name = text(row.get("AccountType"), "an AccountType"), text(row.get("Name"))
+            accounts.append(RemoteAccount(
+                id=qbo_id(row.get("Id"), "an account's Id"),
+                name=text(row.get("FullyQualifiedName"), "an account's name") or name,
+                code=text(row.get("AcctNum"), "an account's AcctNum"), type=kind,
+                active=flag(row.get("Active"), what="an account's Active"),
+                is_bank=kind == "Bank" or (
+                    kind == "Other Current Asset"
+                    and (row.get("AccountSubType") == "UndepositedFunds"
+                         or name == "Undeposited Funds"))))
+        rates = {qbo_id(row.get("Id"), "a tax rate's Id"):
+                 number(row.get("RateValue"), "a RateValue", Decimal(0))
                  for row in self.rows("TaxRate")}
         taxes = []
         for row in self.rows("TaxCode"):
-            details = (row.get("SalesTaxRateList") or {}).get("TaxRateDetail") or []
-            ids = [str((d.get("TaxRateRef") or {}).get("value")) for d in details]
+            details = objects(obj(row.get("SalesTaxRateList") or {}, "a SalesTaxRateList")
+                              .get("TaxRateDetail"), "a TaxRateDetail")
+            ids = [text(obj(d.get("TaxRateRef") or {}, "a TaxRateRef").get("value"))
+                   for d in details]
             rate = sum((rates[i] for i in ids if i in rates), Decimal(0)) if ids else None
-            taxes.append(RemoteTax(id=str(row["Id"]), name=row.get("Name"), rate=rate,
-                                   active=row.get("Active", True)))
+            taxes.append(RemoteTax(id=text(row.get("Id"), "a tax code's Id", required=True),
+                                   name=text(row.get("Name"), "a tax code's name"), rate=rate,
+                                   active=flag(row.get("Active"), what="a tax code's Active")))
         info = (self.rows("CompanyInfo") or [{}])[0]
         preferences = (self.rows("Preferences") or [{}])[0]
-        currency = ((preferences.get("CurrencyPrefs") or {}).get("HomeCurrency") or {})
-        return Chart(accounts=accounts, taxes=taxes, country=info.get("Country"),
-                     currency=currency.get("value"))
+        currency = obj(obj(preferences.get("CurrencyPrefs") or {}, "its CurrencyPrefs")
+                       .get("HomeCurrency") or {}, "its HomeCurrency")
+        return Chart(accounts=accounts, taxes=taxes,
+                     country=text(info.get("Country"), "the country"),
+                     currency=text(currency.get("value"), "the home currency"))
 
     # -- before writing ------------------------------------------------------------------------
 
     def sync_tokens(self, entity, remote_ids):
-        return {str(row["Id"]): row.get("SyncToken")
+        return {qbo_id(row.get("Id")): text(row.get("SyncToken"), "a SyncToken")
                 for row in self.rows_in(entity, "Id", remote_ids)}
 
     def entity_types(self, entries):
@@ -158,7 +180,8 @@ class Lookups:
         found = {}
         for entity in ("Customer", "Vendor"):
             for row in self.rows_in(entity, "Id", names):
-                found.setdefault(str(row["Id"]), []).append((entity, row.get("DisplayName")))
+                found.setdefault(qbo_id(row.get("Id")), []).append(
+                    (entity, text(row.get("DisplayName"), "a DisplayName")))
         types = {}
         for remote_id, matches in found.items():
             named = [m for m in matches if m[1] == names.get(remote_id)]
@@ -172,11 +195,11 @@ class Lookups:
         names = [r.name for r in records]
         rows = self.rows_in(entity, "DisplayName", names)
         rows += self.rows_in(entity, "PrimaryEmailAddr", [r.email for r in records if r.email])
-        candidates = [Candidate(id=str(row["Id"]), name=row.get("DisplayName"),
-                                email=_email(row), version=row.get("SyncToken"))
-                      for row in {row["Id"]: row for row in rows}.values()]
+        candidates = [Candidate(id=qbo_id(row.get("Id")), name=text(row.get("DisplayName")),
+                                email=_email(row), version=text(row.get("SyncToken")))
+                      for row in _by_id(rows)]
         by_name, by_email = index(candidates, "name"), index(candidates, "email")
-        others = index([Candidate(id=str(row["Id"]), name=row.get("DisplayName"))
+        others = index([Candidate(id=qbo_id(row.get("Id")), name=text(row.get("DisplayName")))
                         for row in self.rows_in(other, "DisplayName", names)], "name")
         decisions = []
         for record in records:
@@ -191,9 +214,9 @@ class Lookups:
     def items(self, kind, records):
         rows = self.rows_in("Item", "Sku", [r.code for r in records if r.code])
         rows += self.rows_in("Item", "Name", [r.name for r in records])
-        candidates = [Candidate(id=str(row["Id"]), name=row.get("Name"), code=row.get("Sku"),
-                                version=row.get("SyncToken"))
-                      for row in {row["Id"]: row for row in rows}.values()]
+        candidates = [Candidate(id=qbo_id(row.get("Id")), name=text(row.get("Name")),
+                                code=text(row.get("Sku")), version=text(row.get("SyncToken")))
+                      for row in _by_id(rows)]
         by_code, by_name = index(candidates, "code"), index(candidates, "name")
         decisions = []
         for record in records:
@@ -206,18 +229,20 @@ class Lookups:
         entity = ENTITY[kind]
         existing, voided = {}, set()
         for row in self.rows_in(entity, "DocNumber", [r.number for r in records]):
+            doc_number = text(row.get("DocNumber"), "a DocNumber")
             if is_voided(row):
-                voided.add(row.get("DocNumber"))  # keeps its number, but is no document
+                voided.add(doc_number)  # keeps its number, but is no document
                 continue
-            total = row.get("TotalAmt")
+            total = number(row.get("TotalAmt"), "a TotalAmt")
             if total is None and kind == "journal_entry":
-                total = sum(Decimal(str(l.get("Amount") or 0)) for l in row.get("Line") or []
-                            if (l.get("JournalEntryLineDetail") or {}).get("PostingType")
-                            == "Debit")
-            existing.setdefault(row.get("DocNumber"), []).append(Candidate(
-                id=str(row["Id"]), number=row.get("DocNumber"), total=total,
+                total = sum((number(l.get("Amount"), "a line Amount", Decimal(0))
+                             for l in objects(row.get("Line"), "its lines")
+                             if obj(l.get("JournalEntryLineDetail") or {}, "a line detail")
+                             .get("PostingType") == "Debit"), Decimal(0))
+            existing.setdefault(doc_number, []).append(Candidate(
+                id=qbo_id(row.get("Id")), number=doc_number, total=total,
                 party=_ref_value(row, "CustomerRef", "VendorRef"),
-                version=row.get("SyncToken")))
+                version=text(row.get("SyncToken"))))
         decisions = []
         for record in records:
             party = str(record.party.id) if getattr(record, "party", None) else None
@@ -229,3 +254,8 @@ class Lookups:
                 REUSE_VOIDED_NUMBER if not candidate and record.number in voided else None)
             decisions.append((candidate, message, code))
         return decisions
+
+
+def _by_id(rows):
+    """Rows once each (two look-ups may find the same record)."""
+    return {qbo_id(row.get("Id")): row for row in rows}.values()

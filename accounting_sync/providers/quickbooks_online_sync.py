@@ -29,20 +29,25 @@ Rules:
   **Deactivate**: a sparse ``Active: false`` (customers, vendors, items are never deleted).
 * **Errors**: 401/403, 429 and 5xx/timeouts raise the typed errors of :mod:`.errors` for the
   whole call; anything about one record becomes that record's failed ``WriteResult`` with a
-  plain-words message and QBO's code.
+  plain-words message and QBO's code. An answer of the wrong shape raises
+  ``ProviderResponseError`` — except an answer about one record (a batch item, a lone
+  write's answer), which fails only that record with code ``bad_answer`` (written or not is
+  then unknown).
 * Journal-entry lines name a party by id only; its entity type (Customer or Vendor) is
   looked up by id (and by name where the id is ambiguous).
 """
 import json
 
-from quickbooks import exceptions as qb_exceptions
-
 from . import quickbooks_online_payloads as payloads
-from .documents import DOCUMENT_KINDS, JOURNAL_KINDS, PARTY_KINDS, WriteResult
-from .errors import AuthorizationError, ProviderError
-from .quickbooks_online_lookups import NOUN, REUSE_VOIDED_NUMBER, Lookups, plain_message
+from .answers import WrongShape, clean, kind_of, obj, reading, text
+from .documents import DOCUMENT_KINDS, JOURNAL_KINDS, NO_ANSWER, PARTY_KINDS, WriteResult
+from .errors import AuthorizationError, ProviderError, ProviderResponseError
+from .quickbooks_online_lookups import (
+    LABEL, NOUN, QBO_ID, REUSE_VOIDED_NUMBER, Lookups, plain_message, qbo_id,
+)
 from .sync_rules import (
-    PayloadError, chunks, claim, digest, failed, record_label, single_kind,
+    PayloadError, UsageError, chunks, claim, digest, failed, for_record, record_label,
+    single_kind, unreadable,
 )
 
 BATCH_SIZE = 30
@@ -58,9 +63,22 @@ class RecordFault(Exception):
 
     @classmethod
     def from_fault(cls, fault):
-        error = (fault.get("Error") or [{}])[0]
-        return cls(str(error.get("code") or ""), error.get("Message") or "",
-                   error.get("Detail") or "", error.get("element") or None)
+        """The first error of a Fault, its texts cleaned; None when it is not shaped as a
+        Fault (an object with a list ``Error`` of objects)."""
+        errors = fault.get("Error") if isinstance(fault, dict) else None
+        if not (isinstance(errors, list) and errors and isinstance(errors[0], dict)):
+            return None
+        error = errors[0]
+        return cls(clean(error.get("code"), 20), clean(error.get("Message")),
+                   clean(error.get("Detail")), clean(error.get("element"), 60) or None)
+
+    @classmethod
+    def from_error(cls, error):
+        """The Fault of a refusal (a ProviderError whose ``answer`` holds it), else the
+        refusal's own plain message."""
+        answer = error.answer if isinstance(error.answer, dict) else {}
+        return (cls.from_fault(answer.get("Fault") or answer.get("fault"))
+                or cls(error.code or "", error.message))
 
 
 class QboWriter:
@@ -76,47 +94,42 @@ class QboWriter:
     def _url(self, path):
         return "%s/company/%s/%s" % (self.client.api_url, self.client.company_id, path)
 
-    def _translate(self, error):
-        return self.adapter._translate(error, self.client.last_response)
-
     def call(self, method, path, body=None, params=None, request_id=None):
-        """GET or POST; a Fault about the record raises :class:`RecordFault`, anything else
-        (authorization, throttling, outage) the typed errors."""
+        """GET or POST: QBO's answer, a JSON object; a Fault about the record raises
+        :class:`RecordFault`, anything else (authorization, throttling, outage, an answer
+        that cannot be read) the typed errors."""
         try:
             if method == "GET":
-                return self.client.get(self._url(path), params=dict(params or {}))
-            return self.client.post(self._url(path), json.dumps(body), params=dict(params or {}),
-                                    request_id=request_id)
-        except qb_exceptions.QuickbooksException as e:
-            error = self._translate(e)
-            if type(error) is ProviderError:
-                raise self._record_fault(e) from e
-            raise error from e
+                return self.adapter._api_call(self.client.get, self._url(path),
+                                              params=dict(params or {}))
+            return self.adapter._api_call(self.client.post, self._url(path), json.dumps(body),
+                                          params=dict(params or {}), request_id=request_id)
+        except ProviderError as error:
+            if type(error) is ProviderError:  # a refusal about what was sent
+                raise RecordFault.from_error(error) from error
+            raise
 
-    def _record_fault(self, error):
-        """The Fault QBO sent (python-quickbooks keeps only its message and detail)."""
-        try:
-            fault = self.client.last_response.json()["Fault"]
-        except (AttributeError, KeyError, TypeError, ValueError):
-            return RecordFault(str(error.error_code or ""), error.message, error.detail)
-        return RecordFault.from_fault(fault)
-
-    def query(self, text):
-        """One query page; every error is typed (a bad query is our bug, not the record's)."""
-        try:
-            return self.client.query(text).get("QueryResponse", {})
-        except qb_exceptions.QuickbooksException as e:
-            raise self._translate(e) from e
+    def query(self, statement):
+        """One query page's QueryResponse; every error is typed (a bad query is our bug, not
+        the record's)."""
+        data = self.adapter._api_call(self.client.query, statement)
+        return obj(data.get("QueryResponse") or {}, "its QueryResponse")
 
     def read_entity(self, entity, remote_id):
-        return self.call("GET", "%s/%s" % (entity.lower(), remote_id)).get(entity) or {}
+        if not QBO_ID.fullmatch(str(remote_id)):  # it goes into the URL path
+            raise ProviderError("This is not a valid QuickBooks Online record id: it is "
+                                "1 to 32 digits.", code="bad_remote_id")
+        return obj(self.call("GET", "%s/%s" % (entity.lower(), remote_id)).get(entity) or {},
+                   "the %s in its answer" % entity)
 
     # -- push ----------------------------------------------------------------------------------
 
     def push(self, records):
         kind = single_kind(records)
         results = [None] * len(records)
-        entity_types = self.lookups.entity_types(records) if kind in JOURNAL_KINDS else None
+        with reading(LABEL):
+            entity_types = (self.lookups.entity_types(records) if kind in JOURNAL_KINDS
+                            else None)
         creates, updates = [], []
         for index, record in enumerate(records):
             try:
@@ -125,14 +138,17 @@ class QboWriter:
                 results[index] = failed(record.key, str(e), code="payload")
                 continue
             (updates if record.remote_id else creates).append((index, body))
-        creates, over_voided = self._link_existing(kind, records, creates, results)
-        for index, body in over_voided:
-            results[index] = self._create_over_voided(kind, records[index], body)
-        updates = self._with_sync_tokens(kind, records, updates, results)
-        operations = sorted([(i, "create", body) for i, body in creates]
-                            + [(i, "update", body) for i, body in updates], key=lambda o: o[0])
-        for chunk in chunks(operations, BATCH_SIZE):
-            self._send_batch(kind, records, chunk, results)
+        with reading(LABEL):
+            creates, over_voided = self._link_existing(kind, records, creates, results)
+            for index, body in over_voided:
+                results[index] = for_record(LABEL, records[index], self._create_over_voided,
+                                            kind, records[index], body)
+            updates = self._with_sync_tokens(kind, records, updates, results)
+            operations = sorted([(i, "create", body) for i, body in creates]
+                                + [(i, "update", body) for i, body in updates],
+                                key=lambda o: o[0])
+            for chunk in chunks(operations, BATCH_SIZE):
+                self._send_batch(kind, records, chunk, results)
         return results
 
     def _link_existing(self, kind, records, creates, results):
@@ -178,7 +194,7 @@ class QboWriter:
                              request_id=digest(["create", record.key], 50))
         except RecordFault as fault:
             return self._failure(kind, record, fault)
-        return self._written(record.key, data.get(entity) or {},
+        return self._written(record.key, data.get(entity),
                              note="Re-created under the number of a voided document.")
 
     def _with_sync_tokens(self, kind, records, updates, results):
@@ -204,7 +220,8 @@ class QboWriter:
             # A lone record goes as a plain write: the 40 batch requests a minute are
             # scarcer than the 500 plain ones.
             index, op, body = chunk[0]
-            results[index] = self._send_one(kind, records[index], op, body)
+            results[index] = for_record(LABEL, records[index], self._send_one, kind,
+                                        records[index], op, body)
             return
         entity = payloads.ENTITY[kind]
         request_id = digest(["batch"] + ["%s:%s" % (op, records[i].key) for i, op, _b in chunk],
@@ -216,21 +233,38 @@ class QboWriter:
             for index, _op, _body in chunk:
                 results[index] = self._failure(kind, records[index], fault)
             return
-        answers = {str(a.get("bId")): a for a in data.get("BatchItemResponse") or []}
+        items = data.get("BatchItemResponse")
+        if not isinstance(items, list):  # no record's outcome can be read
+            error = ProviderResponseError(
+                "QuickBooks Online sent a batch answer this connector cannot read: its "
+                "BatchItemResponse is %s, not a list." % kind_of(items))
+            for index, _op, _body in chunk:
+                results[index] = unreadable(records[index].key, error)
+            return
+        answers = {}
+        for item in items:  # an item without a usable bId answers for no record
+            if isinstance(item, dict) and isinstance(item.get("bId"), (str, int)):
+                answers.setdefault(str(item["bId"]), item)
         for n, (index, op, item_body) in enumerate(chunk):
             record, answer = records[index], answers.get(str(n))
             if answer is None:
                 results[index] = failed(record.key, "QuickBooks Online did not answer for this "
-                                        "record in its batch; sync again.", code="no_answer")
-            elif "Fault" in answer:
-                fault = answer["Fault"]
-                if fault.get("type") in AUTH_FAULTS:
-                    raise AuthorizationError("QuickBooks Online refused the request: %s"
-                                             % RecordFault.from_fault(fault).message)
-                results[index] = self._after_fault(kind, record, op, item_body,
-                                                   RecordFault.from_fault(fault))
+                                        "record in its batch; sync again.", code=NO_ANSWER)
             else:
-                results[index] = self._written(record.key, answer.get(entity) or {})
+                results[index] = for_record(LABEL, record, self._item_result, kind, record, op,
+                                            item_body, answer)
+
+    def _item_result(self, kind, record, op, body, answer):
+        """One batch item's answer: the entity written, or a Fault about the record."""
+        if "Fault" not in answer:
+            return self._written(record.key, answer.get(payloads.ENTITY[kind]))
+        fault = RecordFault.from_fault(answer["Fault"])
+        if fault is None:
+            raise WrongShape("the Fault of its batch item is not shaped as documented")
+        if answer["Fault"].get("type") in AUTH_FAULTS:
+            raise AuthorizationError("QuickBooks Online refused the request: %s"
+                                     % (fault.message or "authorization failed"))
+        return self._after_fault(kind, record, op, body, fault)
 
     def _send_one(self, kind, record, op, body):
         """One create or (sparse) update, keyed like its batch item would be."""
@@ -240,7 +274,7 @@ class QboWriter:
                              request_id=digest([op, record.key, body.get("SyncToken", "")], 50))
         except RecordFault as fault:
             return self._after_fault(kind, record, op, body, fault)
-        return self._written(record.key, data.get(entity) or {})
+        return self._written(record.key, data.get(entity))
 
     def _after_fault(self, kind, record, op, body, error):
         """What to do when QBO refused one record's create or update."""
@@ -260,12 +294,13 @@ class QboWriter:
         """5010: someone changed the entity meanwhile; re-read it, retry once."""
         entity = payloads.ENTITY[kind]
         try:
-            token = self.read_entity(entity, record.remote_id).get("SyncToken")
+            token = text(self.read_entity(entity, record.remote_id).get("SyncToken"),
+                         "its SyncToken")
             data = self.call("POST", entity.lower(), payloads.sparse(body, record.remote_id, token),
                              request_id=digest(["update", record.key, token], 50))
         except RecordFault as fault:
             return self._failure(kind, record, fault)
-        return self._written(record.key, data.get(entity) or {})
+        return self._written(record.key, data.get(entity))
 
     @staticmethod
     def _failure(kind, record, fault):
@@ -275,15 +310,20 @@ class QboWriter:
 
     @staticmethod
     def _written(key, entity_json, note=None):
-        return WriteResult(key=key, ok=True, remote_id=str(entity_json.get("Id")),
-                           remote_version=entity_json.get("SyncToken"),
-                           remote_number=entity_json.get("DocNumber"), note=note)
+        """The result of a write from the entity QBO answered (an object with a QBO Id)."""
+        entity_json = obj(entity_json, "the record in its answer")
+        return WriteResult(key=key, ok=True,
+                           remote_id=qbo_id(entity_json.get("Id"), "the record's Id"),
+                           remote_version=text(entity_json.get("SyncToken"),
+                                               "the record's SyncToken"),
+                           remote_number=text(entity_json.get("DocNumber"),
+                                              "the record's DocNumber"), note=note)
 
     # -- void and deactivate ---------------------------------------------------------------------
 
     def void(self, kind, remote_id, remote_version=None):
         if kind not in payloads.VOID_PARAMS:
-            raise ValueError("QuickBooks Online cannot void a %s" % kind)
+            raise UsageError("QuickBooks Online cannot void a %s" % kind)
 
         def attempt(token):
             params, body = payloads.void_request(kind, remote_id, token)
@@ -293,7 +333,7 @@ class QboWriter:
 
     def deactivate(self, kind, remote_id, remote_version=None):
         if kind not in PARTY_KINDS + ("product",):
-            raise ValueError("QuickBooks Online cannot deactivate a %s" % kind)
+            raise UsageError("QuickBooks Online cannot deactivate a %s" % kind)
 
         def attempt(token):
             return self.call("POST", payloads.ENTITY[kind].lower(),
@@ -303,11 +343,16 @@ class QboWriter:
 
     def _versioned_write(self, kind, remote_id, remote_version, attempt, gone_ok=False):
         """Run ``attempt(sync_token)``, reading the token when unknown and retrying once on a
-        5010; the result's key is the remote id."""
+        5010; the result's key is the remote id. An answer of the wrong shape raises
+        ProviderResponseError."""
+        with reading(LABEL):
+            return self._versioned(kind, remote_id, remote_version, attempt, gone_ok)
+
+    def _versioned(self, kind, remote_id, remote_version, attempt, gone_ok):
         entity, key = payloads.ENTITY[kind], str(remote_id)
 
         def fresh_token():
-            return self.read_entity(entity, remote_id).get("SyncToken")
+            return text(self.read_entity(entity, remote_id).get("SyncToken"), "its SyncToken")
         try:
             try:
                 data = attempt(remote_version or fresh_token())
@@ -321,6 +366,6 @@ class QboWriter:
                                    note="It was already deleted in QuickBooks Online.")
             return failed(key, plain_message(kind, key, fault.code, fault.message, fault.detail,
                                              fault.element), code=fault.code or None)
-        result = self._written(key, data.get(entity) or {})
+        result = self._written(key, data.get(entity))
         result.remote_id = key
         return result

@@ -30,14 +30,20 @@ import hashlib
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
-from .documents import KINDS, WriteResult
-from .errors import ProviderError
+from .answers import OwnValueError, reading
+from .documents import BAD_ANSWER, KINDS, WriteResult
+from .errors import ProviderError, ProviderResponseError
 
 CENT = Decimal("0.01")
 
 
-class PayloadError(ValueError):
+class PayloadError(OwnValueError):
     """A record cannot be expressed in the provider's payload; the message says why."""
+
+
+class UsageError(OwnValueError):
+    """The call itself is wrong (records of several kinds, a kind that cannot be voided):
+    a programming error on the caller's side."""
 
 
 @dataclass
@@ -89,10 +95,10 @@ def single_kind(records):
     """The one kind of ``records``; a list of several kinds is a programming error."""
     kinds = {getattr(r, "kind", "product") for r in records}
     if len(kinds) != 1:
-        raise ValueError("push() takes records of one kind, got %s" % sorted(kinds))
+        raise UsageError("push() takes records of one kind, got %s" % sorted(kinds))
     kind = kinds.pop()
     if kind not in KINDS:
-        raise ValueError("Unknown record kind %r" % kind)
+        raise UsageError("Unknown record kind %r" % kind)
     return kind
 
 
@@ -108,6 +114,26 @@ def record_label(record):
 
 def failed(key, message, code=None):
     return WriteResult(key=key, ok=False, error=ProviderError(message, code=code))
+
+
+def unreadable(key, error):
+    """A record whose answer could not be read (``error``, a ProviderResponseError): failed
+    with code ``bad_answer``; whether it was written is unknown, as with ``no_answer``."""
+    return WriteResult(key=key, ok=False, error=ProviderResponseError(
+        "%s Whether this record was written there is not known; sync again."
+        % error.message, code=BAD_ANSWER))
+
+
+def for_record(label, record, produce, *args):
+    """``produce(*args)``, the WriteResult of one record; an answer about this record that
+    cannot be read fails only it (:func:`unreadable`)."""
+    try:
+        with reading(label):
+            return produce(*args)
+    except ProviderResponseError as e:
+        if e.code != BAD_ANSWER:
+            raise
+        return unreadable(record.key, e)
 
 
 def linked(key, candidate):

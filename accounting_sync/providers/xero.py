@@ -7,14 +7,18 @@ import urllib3
 from xero_python.accounting import AccountingApi
 from xero_python.api_client import ApiClient, Configuration
 from xero_python.api_client.oauth2 import OAuth2Token
-from xero_python.exceptions import ApiException, OAuth2Error
+from xero_python.exceptions import ApiException, ApiSSLException, OAuth2Error
 from xero_python.identity import IdentityApi
 
+from . import transport
+from .answers import WrongShape, clean, obj, objects, parse_json, reading, text
 from .base import OAuthAdapter, RemoteCompany, RemoteIdentity, _retry_after
-from .errors import AuthorizationError, ProviderError, ProviderUnavailableError, RateLimitError
+from .errors import (
+    AuthorizationError, ProviderError, ProviderResponseError, ProviderUnavailableError,
+)
 from .rate_limits import Rate
+from .xero_lookups import UUID, xero_id
 from .xero_sync import XeroWriter
-
 BASE_SCOPES = ["offline_access", "openid", "email", "profile"]
 # Granular scopes: apps created since March 2026 may not ask for accounting.transactions.
 SCOPES = {
@@ -46,6 +50,13 @@ class XeroAdapter(OAuthAdapter):
     }
     # Xero has no separate sandbox host: demo companies live in production.
     ENDPOINTS["sandbox"] = ENDPOINTS["production"]
+    COMPANY_ID = UUID
+    COMPANY_ID_WORDS = "an organisation (tenant) id is a UUID"
+    FORBIDDEN = ("%s refused access to this organisation (HTTP 403): it is not connected to "
+                 "this app for the signed-in user.")
+    # Elements[].ValidationErrors[].Message, Message, Detail (problem answers), then OAuth's.
+    MESSAGE_PATHS = (("Elements", [], "ValidationErrors", [], "Message"), ("Message",),
+                     ("Detail",)) + OAuthAdapter.MESSAGE_PATHS
 
     @classmethod
     def local_endpoints(cls, base_url):
@@ -76,22 +87,44 @@ class XeroAdapter(OAuthAdapter):
                                 algorithms=["RS256", "HS256"],
                                 options={"verify_signature": False, "verify_aud": True})
         except jwt.PyJWTError as e:
-            raise ProviderError("Xero's identity token is not valid: %s" % e) from e
-        return RemoteIdentity(subject=claims.get("xero_userid") or claims.get("sub"),
-                              login=claims.get("email") or claims.get("preferred_username"),
-                              name=claims.get("name"))
+            raise ProviderError("Xero's identity token is not valid: %s"
+                                % (clean(e) or e.__class__.__name__)) from e
+        with reading(self.label):
+            subject = (text(claims.get("xero_userid"), "its xero_userid")
+                       or text(claims.get("sub"), "its sub", required=True))
+            return RemoteIdentity(
+                subject=subject,
+                login=(text(claims.get("email"), "its email")
+                       or text(claims.get("preferred_username"), "its preferred_username")),
+                name=text(claims.get("name"), "its name"))
 
     def companies(self, tokens, callback_params):
-        connections = self._api_call(self.identity_api(tokens).get_connections)
-        return [RemoteCompany(id=c.tenant_id, name=c.tenant_name, connection_id=c.id)
-                for c in connections if (c.tenant_type or "ORGANISATION") == "ORGANISATION"]
+        data = self._api_call(self.identity_api(tokens).get_connections)
+        with reading(self.label):
+            companies = []
+            for connection in objects(data, "its list of connections"):
+                if (text(connection.get("tenantType")) or "ORGANISATION") != "ORGANISATION":
+                    continue
+                tenant = xero_id(connection.get("tenantId"), "a connection's tenantId")
+                companies.append(RemoteCompany(
+                    id=tenant, name=text(connection.get("tenantName"), "a tenantName") or tenant,
+                    connection_id=xero_id(connection.get("id"), "a connection's id")))
+            return companies
 
     def company_info(self, tokens, company_id):
-        result = self._api_call(self.accounting_api(tokens).get_organisations, company_id,
-                                pace=company_id)
-        organisation = result.organisations[0]
-        return RemoteCompany(id=company_id, name=organisation.name,
-                             country=organisation.country_code and organisation.country_code.value)
+        tenant = self.check_company_id(company_id)
+        data = self._api_call(self.accounting_api(tokens).get_organisations, tenant,
+                              pace=tenant)
+        with reading(self.label):
+            organisations = objects(obj(data, "its answer").get("Organisations"),
+                                    "its Organisations")
+            if not organisations:
+                raise WrongShape("it lists no organisation")
+            organisation = organisations[0]
+            return RemoteCompany(
+                id=tenant, name=text(organisation.get("Name"), "the organisation's name",
+                                     required=True),
+                country=text(organisation.get("CountryCode"), "its CountryCode"))
 
     def disconnect(self, tokens, company):
         connection_id = company.connection_id
@@ -100,7 +133,11 @@ class XeroAdapter(OAuthAdapter):
             if not matches:
                 return
             connection_id = matches[0].connection_id
-        self._api_call(self.identity_api(tokens).delete_connection, connection_id)
+        if not isinstance(connection_id, str) or not UUID.fullmatch(connection_id):
+            raise ProviderError("This is not a valid Xero connection id: it is a UUID.",
+                                code="bad_company_id")
+        self._api_call(self.identity_api(tokens).delete_connection, connection_id,
+                       empty_ok=True)
 
     # -- the books: chart and writes (rules in xero_sync) ------------------------------------
 
@@ -116,9 +153,11 @@ class XeroAdapter(OAuthAdapter):
             Configuration(oauth2_token=OAuth2Token(client_id=self.client_id,
                                                    client_secret=self.client_secret)),
             pool_threads=1)
-        # urllib3 would otherwise sleep Retry-After (hours, for the daily limit) and retry a
-        # throttled GET by itself; a 429 must reach us as a RateLimitError instead.
-        client.rest_client.pool_manager.connection_pool_kw["retries"] = False
+        # The guarded pool manager (.transport): a total deadline, a size cap, no redirects,
+        # and no retries by urllib3 itself, which would otherwise sleep Retry-After (hours,
+        # for the daily limit) and retry a throttled GET: a 429 must reach us.
+        client.rest_client.pool_manager = transport.pool_manager(
+            like=client.rest_client.pool_manager)
         expires_at = (tokens.expires_at.replace(tzinfo=timezone.utc).timestamp()
                       if tokens.expires_at else None)
         token = {
@@ -139,48 +178,47 @@ class XeroAdapter(OAuthAdapter):
     def identity_api(self, tokens):
         return IdentityApi(self.api_client(tokens), base_url=self.endpoints["identity_api"])
 
-    def _api_call(self, func, *args, pace=None, **kwargs):
-        """Call the SDK; ``pace`` is the tenant whose rate limits the call counts against
-        (accounting calls; the identity API has none per tenant)."""
+    def _api_call(self, func, *args, pace=None, empty_ok=False, **kwargs):
+        """Call the SDK and return Xero's answer as JSON, parsed here (Decimal for
+        fractions), not deserialised by the SDK; ``empty_ok``: an empty answer (204) is
+        None. ``pace`` is the tenant whose rate limits the call counts against (accounting
+        calls; the identity API has none per tenant). The call and the reading of its body
+        run in the one guard (.transport); errors are typed by the one status ladder."""
         pacer = self.pacer(pace) if pace else None
         if pacer:
             pacer.acquire()
         try:
-            # A (connect, read) pair: xero-python ignores a lone float timeout.
-            return func(*args, _request_timeout=(self.timeout, self.timeout), **kwargs)
+            with self._guard():
+                # A (connect, read) pair: xero-python ignores a lone float timeout.
+                response = func(*args, _preload_content=False,
+                                _request_timeout=(self.timeout, self.timeout), **kwargs)
+                body = response.data
+                response.release_conn()
+        except ApiSSLException as e:
+            raise ProviderUnavailableError("Xero could not be reached: SSLError") from e
         except ApiException as e:
-            if e.status == 429 and pacer:
-                pacer.close_for(_retry_after(e.headers or {}))
-            raise self._translate(e) from e
+            answer = e.http_resp
+            if answer is None:  # the SDK could not even build the request
+                raise ProviderError("Xero could not be called: %s" % clean(e.reason)) from e
+            if answer.status == 429 and pacer:
+                pacer.close_for(_retry_after(answer.getheaders() or {}))
+            raise (self._error_for(answer.status, answer.getheaders(), answer.data)
+                   or ProviderResponseError("Xero answered HTTP %s, which is not an error, "
+                                            "as one." % answer.status)) from e
         except OAuth2Error as e:
-            raise AuthorizationError("The Xero access token has expired: %s" % e) from e
+            raise AuthorizationError("The Xero access token has expired.") from e
         except urllib3.exceptions.HTTPError as e:
             raise ProviderUnavailableError(
                 "Xero could not be reached: %s" % e.__class__.__name__) from e
+        if empty_ok and not (body or b"").strip():
+            return None
+        return parse_json(body, self.label)
 
-    def _translate(self, error):
-        status = error.status
-        headers = error.headers or {}
-        request_id = headers.get("Xero-Correlation-Id")
-        if status == 401:
-            return AuthorizationError("Xero refused the access token (HTTP 401).", status=401,
-                                      request_id=request_id)
-        if status == 403:
-            return AuthorizationError(
-                "Xero refused access to this organisation (HTTP 403): it is not connected "
-                "to this app for the signed-in user.", forbidden=True, status=403,
-                request_id=request_id)
-        if status == 429:
-            return RateLimitError("Xero is throttling requests (%s limit)."
-                                  % (headers.get("X-Rate-Limit-Problem") or "rate"),
-                                  retry_after=_retry_after(headers),
-                                  status=429, request_id=request_id)
-        if status and status >= 500:
-            return ProviderUnavailableError("Xero is unavailable (HTTP %s)." % status,
-                                            status=status, request_id=request_id)
-        return ProviderError("Xero answered HTTP %s: %s" % (status, (error.body or "")[:300]),
-                             status=status, request_id=request_id)
+    def _throttled(self, headers):
+        return "Xero is throttling requests (%s limit)." % (
+            clean(headers.get("X-Rate-Limit-Problem"), 30) or "rate")
 
     @staticmethod
     def _request_id(headers):
         return headers.get("Xero-Correlation-Id")
+

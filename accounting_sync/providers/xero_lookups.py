@@ -6,9 +6,12 @@ most 50 values a request; ``"`` in values is escaped with a backslash. Xero date
 (``/Date(1573755038314+0000)/``) become ISO strings for ``remote_version``.
 """
 import re
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from decimal import Decimal
 
+from .answers import WrongShape, clean, flag, join, number, obj, objects, pick, text
+from .errors import ProviderError
 from .documents import Chart, RemoteAccount, RemoteTax
 from .sync_rules import (
     Candidate, chunks, choose_document, choose_party, choose_product, first, index,
@@ -18,18 +21,64 @@ from .xero_payloads import DOCUMENT_TYPES, SALES_TYPES, item_code, journal_total
 LABEL = "Xero"
 WHERE_SIZE = 50
 GONE = ("DELETED", "VOIDED")
-MS_DATE = re.compile(r"/Date\((-?\d+)")
+MS_DATE = re.compile(r"/Date\((-?[0-9]{1,15})")
+UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 NOUN = {"invoice": "invoice", "bill": "bill", "credit_note": "credit note",
         "vendor_credit": "vendor credit note", "journal_entry": "manual journal"}
 
 
+class Refused(Exception):
+    """Xero answered 400 or 404 about what was sent (``error``, the typed ProviderError):
+    ``data`` is its JSON answer (an object, else {}), ``elements`` the answered elements it
+    holds; the message is Xero's own words, picked and cleaned (the refusal's plain message
+    when it has none). One that is not about a record leaves the writer as :meth:`typed`."""
+
+    def __init__(self, error):
+        self.error, self.status = error, error.status
+        self.data = error.answer if isinstance(error.answer, dict) else {}
+        elements = self.data.get("Elements")
+        self.elements = elements if isinstance(elements, list) else []
+        messages = (pick(self.data, ("Elements", [], "ValidationErrors", [], "Message"))
+                    or pick(self.data, ("Message",), ("Detail",)))
+        super().__init__(join(messages) or error.message)
+
+    def typed(self):
+        error = self.error
+        return ProviderError(error.message, code=error.code, status=error.status,
+                             request_id=error.request_id)
+
+
+@contextmanager
+def typed_refusals():
+    """A refusal no record handled (a look-up's, say) leaves as the typed error it is."""
+    try:
+        yield
+    except Refused as refused:
+        raise refused.typed() from refused
+
+
 def xero_time(value):
     """``/Date(1573755038314+0000)/`` (or an ISO string) → ISO 8601 UTC string."""
-    match = MS_DATE.match(str(value or ""))
+    value = text(value, "a date")
+    match = MS_DATE.match(value or "")
     if not match:
-        return value or None
+        return value
     stamp = datetime.fromtimestamp(int(match.group(1)) / 1000, tz=timezone.utc)
     return stamp.isoformat().replace("+00:00", "Z")
+
+
+def xero_id(value, what="an id"):
+    """A Xero id (a UUID) from an answer: it goes into URLs later."""
+    value = text(value, what, required=True)
+    if not UUID.fullmatch(value):
+        raise WrongShape("%s is not a UUID" % what)
+    return value
+
+
+def first_object(value, what):
+    """The first element of a list of objects (an empty object for an empty list)."""
+    found = objects(value, "its " + what)
+    return found[0] if found else {}
 
 
 def where_any(field_values):
@@ -39,12 +88,16 @@ def where_any(field_values):
 
 
 def errors_of(element):
-    """The validation messages of one answered element (empty when it was written)."""
-    messages = [e.get("Message") for e in element.get("ValidationErrors") or [] if e]
+    """The validation messages of one answered element, cleaned (empty when it was
+    written)."""
+    element = obj(element, "an answered element")
+    messages = [clean(e.get("Message"))
+                for e in objects(element.get("ValidationErrors"), "its ValidationErrors")]
+    messages = [m for m in messages if m]
     if not messages and (element.get("HasErrors") or element.get("HasValidationErrors")
                          or element.get("StatusAttributeString") == "ERROR"):
         messages = ["Xero refused it without saying why"]
-    return [m for m in messages if m]
+    return messages
 
 
 def refused_message(noun, label, messages):
@@ -61,7 +114,8 @@ class Lookups:
     def _where(self, method, collection, pairs):
         rows = []
         for part in chunks(pairs, WHERE_SIZE):
-            rows += self.writer.call(method, where=where_any(part)).get(collection) or []
+            rows += objects(self.writer.call(method, where=where_any(part)).get(collection),
+                            "its " + collection)
         return rows
 
     # -- chart -----------------------------------------------------------------------------------
@@ -69,21 +123,34 @@ class Lookups:
     def chart(self):
         """Accounts (id = Code, or AccountID for an account without a code), tax rates
         (id = TaxType), base currency and country."""
-        accounts = [RemoteAccount(
-            id=row.get("Code") or row["AccountID"], name=row.get("Name"),
-            code=row.get("Code") or None, type=row.get("Type"),
-            active=row.get("Status", "ACTIVE") == "ACTIVE",
-            is_bank=row.get("Type") == "BANK" or bool(row.get("EnablePaymentsToAccount")))
-            for row in self.writer.call(self.api.get_accounts).get("Accounts") or []]
+        with typed_refusals():
+            return self._chart()
+
+    def _chart(self):
+        accounts = []
+        for row in objects(self.writer.call(self.api.get_accounts).get("Accounts"),
+                           "its Accounts"):
+            code = text(row.get("Code"), "an account's Code")
+            kind = text(row.get("Type"), "an account's Type")
+            accounts.append(RemoteAccount(
+                id=code or xero_id(row.get("AccountID"), "an AccountID"),
+                name=text(row.get("Name"), "an account's Name"), code=code, type=kind,
+                active=(text(row.get("Status")) or "ACTIVE") == "ACTIVE",
+                is_bank=kind == "BANK" or flag(row.get("EnablePaymentsToAccount"), False,
+                                               "an EnablePaymentsToAccount")))
         taxes = [RemoteTax(
-            id=row["TaxType"], name=row.get("Name"),
-            rate=Decimal(str(row.get("EffectiveRate", row.get("DisplayTaxRate")) or 0)),
-            active=row.get("Status", "ACTIVE") == "ACTIVE")
-            for row in self.writer.call(self.api.get_tax_rates).get("TaxRates") or []]
-        organisation = (self.writer.call(self.api.get_organisations).get("Organisations")
-                        or [{}])[0]
-        return Chart(accounts=accounts, taxes=taxes, country=organisation.get("CountryCode"),
-                     currency=organisation.get("BaseCurrency"))
+            id=text(row.get("TaxType"), "a TaxType", required=True),
+            name=text(row.get("Name"), "a tax rate's Name"),
+            rate=number(row.get("EffectiveRate", row.get("DisplayTaxRate")), "a tax rate",
+                        Decimal(0)),
+            active=(text(row.get("Status")) or "ACTIVE") == "ACTIVE")
+            for row in objects(self.writer.call(self.api.get_tax_rates).get("TaxRates"),
+                               "its TaxRates")]
+        organisation = first_object(self.writer.call(self.api.get_organisations)
+                                    .get("Organisations"), "Organisations")
+        return Chart(accounts=accounts, taxes=taxes,
+                     country=text(organisation.get("CountryCode"), "its CountryCode"),
+                     currency=text(organisation.get("BaseCurrency"), "its BaseCurrency"))
 
     # -- before creating -------------------------------------------------------------------------
 
@@ -93,10 +160,11 @@ class Lookups:
         pairs = [("Name", r.name) for r in records] + [("EmailAddress", r.email)
                                                        for r in records if r.email]
         rows = self._where(self.api.get_contacts, "Contacts", pairs)
-        candidates = [Candidate(id=row["ContactID"], name=row.get("Name"),
-                                email=row.get("EmailAddress") or None,
+        candidates = [Candidate(id=xero_id(row.get("ContactID"), "a ContactID"),
+                                name=text(row.get("Name")),
+                                email=text(row.get("EmailAddress")),
                                 version=xero_time(row.get("UpdatedDateUTC")))
-                      for row in {r["ContactID"]: r for r in rows}.values()
+                      for row in _by_id(rows, "ContactID")
                       if row.get("ContactStatus", "ACTIVE") == "ACTIVE"]
         by_name, by_email = index(candidates, "name"), index(candidates, "email")
         decisions = []
@@ -112,9 +180,10 @@ class Lookups:
         names = {id(r): (r.name or "")[:50] for r in records}
         pairs = ([("Code", c) for c in codes.values()] + [("Name", n) for n in names.values()])
         rows = self._where(self.api.get_items, "Items", pairs)
-        candidates = [Candidate(id=row["ItemID"], name=row.get("Name"), code=row.get("Code"),
+        candidates = [Candidate(id=xero_id(row.get("ItemID"), "an ItemID"),
+                                name=text(row.get("Name")), code=text(row.get("Code")),
                                 version=xero_time(row.get("UpdatedDateUTC")))
-                      for row in {r["ItemID"]: r for r in rows}.values()]
+                      for row in _by_id(rows, "ItemID")]
         by_code, by_name = index(candidates, "code"), index(candidates, "name")
         decisions = []
         for record in records:
@@ -138,9 +207,11 @@ class Lookups:
         for row in self._where(method, collection, [(number_field, r.number) for r in records]):
             if row.get("Type") != xero_type or row.get("Status") in GONE:
                 continue
-            existing.setdefault(row.get(number_field), []).append(Candidate(
-                id=row[id_field], number=row.get(number_field), total=row.get("Total"),
-                party=(row.get("Contact") or {}).get("ContactID"),
+            doc_number = text(row.get(number_field), "a " + number_field)
+            existing.setdefault(doc_number, []).append(Candidate(
+                id=xero_id(row.get(id_field), "an " + id_field), number=doc_number,
+                total=number(row.get("Total"), "a Total"),
+                party=text(obj(row.get("Contact") or {}, "a Contact").get("ContactID")),
                 version=xero_time(row.get("UpdatedDateUTC"))))
         decisions = []
         for record in records:
@@ -158,12 +229,13 @@ class Lookups:
         for row in rows:
             if row.get("Status") in GONE:
                 continue
-            total = sum((Decimal(str(l.get("LineAmount") or 0))
-                         for l in row.get("JournalLines") or []
-                         if Decimal(str(l.get("LineAmount") or 0)) > 0), Decimal(0))
-            existing.setdefault(row.get("Narration"), []).append(Candidate(
-                id=row["ManualJournalID"], name=row.get("Narration"), total=total,
-                version=xero_time(row.get("UpdatedDateUTC"))))
+            amounts = [number(l.get("LineAmount"), "a LineAmount", Decimal(0))
+                       for l in objects(row.get("JournalLines"), "its JournalLines")]
+            total = sum((a for a in amounts if a > 0), Decimal(0))
+            journal_text = text(row.get("Narration"), "a Narration")
+            existing.setdefault(journal_text, []).append(Candidate(
+                id=xero_id(row.get("ManualJournalID"), "a ManualJournalID"), name=journal_text,
+                total=total, version=xero_time(row.get("UpdatedDateUTC"))))
         decisions = []
         for record in records:
             candidate, message = choose_document(
@@ -171,3 +243,8 @@ class Lookups:
                 existing.get(texts[id(record)], []), unique_number=True)
             decisions.append((candidate, message, "duplicate_number" if message else None))
         return decisions
+
+
+def _by_id(rows, id_field):
+    """Rows once each (two look-ups may find the same record)."""
+    return {xero_id(row.get(id_field), "a " + id_field): row for row in rows}.values()

@@ -30,20 +30,25 @@ Rules:
   journal → ``VOIDED`` (a draft one ``DELETED``). **Deactivate**: a contact is ARCHIVED, an
   item deleted.
 * **Errors**: 401/403, 429 (``retry_after`` from ``Retry-After``) and 5xx/timeouts raise the
-  typed errors of :mod:`.errors`; validation errors fail the record they belong to.
+  typed errors of :mod:`.errors`; validation errors fail the record they belong to. An
+  answer of the wrong shape raises ``ProviderResponseError`` — except an element answered
+  for one record, which fails only that record with code ``bad_answer`` (written or not is
+  then unknown).
 """
-import json
 from decimal import Decimal
 
-from xero_python.exceptions import ApiException
-
 from . import xero_payloads as xp
-from .documents import DOCUMENT_KINDS, PARTY_KINDS, PAYMENT_KINDS, WriteResult
-from .errors import ProviderError
+from .answers import kind_of, obj, objects, reading, text
+from .documents import DOCUMENT_KINDS, NO_ANSWER, PARTY_KINDS, PAYMENT_KINDS, WriteResult
+from .errors import ProviderError, ProviderResponseError
 from .sync_rules import (
-    PayloadError, cents, claim, digest, failed, record_label, single_kind,
+    PayloadError, UsageError, cents, claim, digest, failed, for_record, record_label,
+    single_kind, unreadable,
 )
-from .xero_lookups import GONE, Lookups, errors_of, refused_message, xero_time
+from .xero_lookups import (
+    GONE, LABEL, Lookups, Refused, errors_of, first_object, refused_message, typed_refusals,
+    xero_id, xero_time,
+)
 
 BATCH_SIZE = 50
 KEY_LENGTH = 64
@@ -65,27 +70,6 @@ class Replacement:
         return ("%s, but Xero refused the new one: %s. Correct it, then reset the record's "
                 "sync state so that the next sync creates it." % (self.done,
                                                                   "; ".join(messages)))
-
-
-class Refused(Exception):
-    """Xero answered 400 or 404 about what was sent; ``data`` is its JSON answer."""
-
-    def __init__(self, status, data):
-        self.status, self.data = status, data
-        elements = data.get("Elements") or []
-        messages = [m for e in elements for m in errors_of(e)]
-        super().__init__("; ".join(messages) or data.get("Message") or data.get("Detail")
-                         or "HTTP %s" % status)
-
-
-def _json(raw):
-    if not raw:
-        return {}
-    try:
-        return json.loads(raw, parse_float=Decimal)
-    except ValueError:
-        return {"Message": raw.decode("utf-8", "replace")[:300] if isinstance(raw, bytes)
-                else str(raw)[:300]}
 
 
 class Api:
@@ -114,18 +98,17 @@ class XeroWriter:
         self.tenant = tenant
         self.lookups = Lookups(self)
 
-    def call(self, method, *args, **kwargs):
-        """Xero's JSON answer; 400/404 raise :class:`Refused`, the rest the typed errors."""
+    def call(self, method, *args, empty_ok=False, **kwargs):
+        """Xero's JSON answer, an object (``empty_ok``: {} for an empty answer); 400/404
+        raise :class:`Refused`, the rest the typed errors."""
         try:
-            response = self.adapter._api_call(method, self.tenant, *args, pace=self.tenant,
-                                              _preload_content=False, **kwargs)
+            data = self.adapter._api_call(method, self.tenant, *args, pace=self.tenant,
+                                          empty_ok=empty_ok, **kwargs)
         except ProviderError as error:
-            cause = error.__cause__
-            if (type(error) is ProviderError and isinstance(cause, ApiException)
-                    and cause.status in (400, 404)):
-                raise Refused(cause.status, _json(cause.body)) from cause
+            if type(error) is ProviderError and error.status in (400, 404):
+                raise Refused(error) from error
             raise
-        return _json(response.data)
+        return obj(data if data is not None else {}, "its answer")
 
     # -- push ----------------------------------------------------------------------------------
 
@@ -141,6 +124,10 @@ class XeroWriter:
                 continue
             elements = built if isinstance(built, list) else [built]
             (updates if record.remote_id else creates).append((index, elements))
+        with reading(LABEL), typed_refusals():
+            return self._push(kind, records, creates, updates, results, notes)
+
+    def _push(self, kind, records, creates, updates, results, notes):
         creates = self._link_existing(kind, records, creates, results)
         if kind in DOCUMENT_KINDS:
             updates = self._plan_document_updates(kind, records, updates, creates, results,
@@ -208,7 +195,7 @@ class XeroWriter:
                 answers = self.call(method, body, summarize_errors=False, idempotency_key=key,
                                     **extra).get(api.collection) or []
             except Refused as refused:
-                answers = refused.data.get("Elements") or []
+                answers = refused.elements
                 if not answers:
                     for index, _elements in chunk:
                         replacement = notes.get(index)
@@ -217,30 +204,42 @@ class XeroWriter:
                             NOUN[kind], record_label(records[index]), [str(refused)]),
                             code="validation")
                     continue
+            if not isinstance(answers, list):  # no record's outcome can be read
+                error = ProviderResponseError(
+                    "Xero sent an answer this connector cannot read: its %s is %s, not a "
+                    "list." % (api.collection, kind_of(answers)))
+                for index, _elements in chunk:
+                    results[index] = unreadable(records[index].key, error)
+                continue
             position = 0
             for index, elements in chunk:
                 mine = answers[position:position + len(elements)]
                 position += len(elements)
-                results[index] = self._result(kind, api, records[index], mine, len(elements),
-                                              notes.get(index))
+                results[index] = for_record(LABEL, records[index], self._result, kind, api,
+                                            records[index], mine, len(elements),
+                                            notes.get(index))
 
     def _result(self, kind, api, record, answers, expected, replacement):
         if len(answers) != expected:
             return failed(record.key, "Xero did not answer for this record; sync again.",
-                          code="no_answer")
+                          code=NO_ANSWER)
+        answers = objects(answers, "the elements answered for this record")
         messages = [m for a in answers for m in errors_of(a)]
         if messages:
             if kind in PAYMENT_KINDS:
-                self._delete_payments([a.get("PaymentID") for a in answers
+                self._delete_payments([xero_id(a.get("PaymentID"), "a PaymentID")
+                                       for a in answers
                                        if not errors_of(a) and a.get("PaymentID")])
             message = refused_message(NOUN[kind], record_label(record), messages)
             if replacement:
                 message = replacement.failed(messages)
             return failed(record.key, message, code="validation")
         last = answers[-1]
-        number = last.get("InvoiceNumber") or last.get("CreditNoteNumber")
+        number = (text(last.get("InvoiceNumber"), "its InvoiceNumber")
+                  or text(last.get("CreditNoteNumber"), "its CreditNoteNumber"))
         return WriteResult(key=record.key, ok=True,
-                           remote_id=",".join(str(a.get(api.id_field)) for a in answers),
+                           remote_id=",".join(xero_id(a.get(api.id_field), "its " + api.id_field)
+                                              for a in answers),
                            remote_version=max(xero_time(a.get("UpdatedDateUTC")) or ""
                                               for a in answers) or None,
                            remote_number=number, note=replacement and replacement.note)
@@ -250,7 +249,7 @@ class XeroWriter:
     def _read_document(self, kind, remote_id):
         collection = xp.DOCUMENT_TYPES[kind][0]
         method = self.api.get_invoice if collection == "Invoices" else self.api.get_credit_note
-        return (self.call(method, remote_id).get(collection) or [{}])[0]
+        return first_object(self.call(method, remote_id).get(collection), collection)
 
     def _plan_document_updates(self, kind, records, updates, creates, results, notes):
         """Decide, per AUTHORISED/PAID/voided document, what an update may do (see module
@@ -264,7 +263,7 @@ class XeroWriter:
                 results[index] = failed(record.key, "Xero cannot find the %s %s: %s" % (
                     NOUN[kind], record_label(record), refused), code="not_found")
                 continue
-            status = remote.get("Status")
+            status = text(remote.get("Status"), "its Status")
             same = _same_lines(remote, elements[0])
             if status in ("DRAFT", "SUBMITTED"):
                 ready.append((index, elements))
@@ -297,7 +296,7 @@ class XeroWriter:
         if not voided.ok:
             return voided
         creates.append((index, [xp.build(record)]))
-        number = remote.get(xp.DOCUMENT_TYPES[kind][2]) or record.remote_id
+        number = text(remote.get(xp.DOCUMENT_TYPES[kind][2])) or record.remote_id
         notes[index] = Replacement(
             "Its lines or amounts changed, which Xero does not allow on an approved %s: %s was "
             "voided and recreated." % (NOUN[kind], number),
@@ -325,8 +324,9 @@ class XeroWriter:
                 self.call(self.api.delete_payment, payment_id, xp.PAYMENT_DELETE,
                           idempotency_key=digest(["delete", payment_id], KEY_LENGTH))
             except Refused as refused:
-                current = (self.call(self.api.get_payment, payment_id).get("Payments")
-                           or [{}])[0] if refused.status == 400 else {}
+                current = (first_object(self.call(self.api.get_payment, payment_id)
+                                        .get("Payments"), "Payments")
+                           if refused.status == 400 else {})
                 if current.get("Status") != "DELETED":
                     return str(refused)
         return None
@@ -334,25 +334,27 @@ class XeroWriter:
     # -- void and deactivate ---------------------------------------------------------------------
 
     def void(self, kind, remote_id, remote_version=None):
+        if kind not in PAYMENT_KINDS + DOCUMENT_KINDS + ("journal_entry",):
+            raise UsageError("Xero cannot void a %s" % kind)
         try:
-            if kind in PAYMENT_KINDS:
-                problem = self._delete_payments(str(remote_id).split(","))
-                if problem:
-                    return failed(str(remote_id), "Xero refused to delete the payment: %s"
-                                  % problem, code="validation")
-                return WriteResult(key=str(remote_id), ok=True, remote_id=str(remote_id))
-            if kind == "journal_entry":
-                return self._void_journal(remote_id)
-            if kind not in DOCUMENT_KINDS:
-                raise ValueError("Xero cannot void a %s" % kind)
-            return self._void_document(kind, remote_id, self._read_document(kind, remote_id),
-                                       str(remote_id))
+            with reading(LABEL):
+                if kind in PAYMENT_KINDS:
+                    problem = self._delete_payments(str(remote_id).split(","))
+                    if problem:
+                        return failed(str(remote_id), "Xero refused to delete the payment: %s"
+                                      % problem, code="validation")
+                    return WriteResult(key=str(remote_id), ok=True, remote_id=str(remote_id))
+                if kind == "journal_entry":
+                    return self._void_journal(remote_id)
+                return self._void_document(kind, remote_id,
+                                           self._read_document(kind, remote_id),
+                                           str(remote_id))
         except Refused as refused:
             return failed(str(remote_id), "Xero refused to void the %s: %s"
                           % (NOUN.get(kind, kind), refused), code="validation")
 
     def _void_document(self, kind, remote_id, remote, key):
-        status = remote.get("Status")
+        status = text(remote.get("Status"), "its Status")
         if status in GONE:
             return WriteResult(key=key, ok=True, remote_id=str(remote_id),
                                remote_version=xero_time(remote.get("UpdatedDateUTC")),
@@ -367,45 +369,47 @@ class XeroWriter:
         answer = self.call(method, remote_id,
                            {collection: [xp.void_payload(kind, remote_id, new_status)]},
                            idempotency_key=digest(["void", kind, remote_id], KEY_LENGTH))
-        element = (answer.get(collection) or [{}])[0]
+        element = first_object(answer.get(collection), collection)
         return WriteResult(key=key, ok=True, remote_id=str(remote_id),
                            remote_version=xero_time(element.get("UpdatedDateUTC")))
 
     def _void_journal(self, remote_id):
-        remote = (self.call(self.api.get_manual_journal, remote_id).get("ManualJournals")
-                  or [{}])[0]
-        status = remote.get("Status")
+        remote = first_object(self.call(self.api.get_manual_journal, remote_id)
+                              .get("ManualJournals"), "ManualJournals")
+        status = text(remote.get("Status"), "its Status")
         if status in GONE:
             return WriteResult(key=str(remote_id), ok=True, remote_id=str(remote_id),
                                note="It was already %s in Xero." % status.lower())
         new_status = "DELETED" if status == "DRAFT" else "VOIDED"
         answer = self.call(self.api.update_manual_journal, remote_id, {"ManualJournals": [
-            xp.void_payload("journal_entry", remote_id, new_status, remote.get("Narration"))]},
+            xp.void_payload("journal_entry", remote_id, new_status,
+                            text(remote.get("Narration"), "its Narration"))]},
             idempotency_key=digest(["void", "journal_entry", remote_id], KEY_LENGTH))
-        element = (answer.get("ManualJournals") or [{}])[0]
+        element = first_object(answer.get("ManualJournals"), "ManualJournals")
         return WriteResult(key=str(remote_id), ok=True, remote_id=str(remote_id),
                            remote_version=xero_time(element.get("UpdatedDateUTC")))
 
     def deactivate(self, kind, remote_id, remote_version=None):
+        if kind not in PARTY_KINDS + ("product",):
+            raise UsageError("Xero cannot deactivate a %s" % kind)
         key = str(remote_id)
         try:
-            if kind in PARTY_KINDS:
+            with reading(LABEL):
+                if kind == "product":
+                    self.call(self.api.delete_item, remote_id, empty_ok=True)
+                    return WriteResult(key=key, ok=True, remote_id=key)
                 answer = self.call(self.api.update_contact, remote_id,
                                    {"Contacts": [xp.archive_contact_payload(remote_id)]},
                                    idempotency_key=digest(["archive", remote_id], KEY_LENGTH))
-                element = (answer.get("Contacts") or [{}])[0]
+                element = first_object(answer.get("Contacts"), "Contacts")
                 return WriteResult(key=key, ok=True, remote_id=key,
                                    remote_version=xero_time(element.get("UpdatedDateUTC")))
-            if kind == "product":
-                self.call(self.api.delete_item, remote_id)
-                return WriteResult(key=key, ok=True, remote_id=key)
         except Refused as refused:
             if refused.status == 404:
                 return WriteResult(key=key, ok=True, remote_id=key,
                                    note="It was already gone from Xero.")
             return failed(key, "Xero refused to deactivate the %s: %s" % (NOUN[kind], refused),
                           code="validation")
-        raise ValueError("Xero cannot deactivate a %s" % kind)
 
 
 def _element_chunks(operations, size):
@@ -429,6 +433,7 @@ def _same_lines(remote, element):
             None, element["CurrencyCode"]):
         return False
     lines = element.get("LineItems") or []
+    remote_lines = objects(remote.get("LineItems"), "its LineItems")
     account = "AccountID" if lines and "AccountID" in lines[0] else "AccountCode"
 
     def key(line):
@@ -436,7 +441,7 @@ def _same_lines(remote, element):
                 _exact(line.get("UnitAmount")), cents(line.get("LineAmount")),
                 str(line.get(account)), line.get("TaxType") or "NONE",
                 cents(line.get("TaxAmount") or 0))
-    return sorted(map(key, lines)) == sorted(map(key, remote.get("LineItems") or []))
+    return sorted(map(key, lines)) == sorted(map(key, remote_lines))
 
 
 def _exact(value):
