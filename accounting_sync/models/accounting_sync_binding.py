@@ -17,6 +17,7 @@ class AccountingSyncBinding(models.Model):
     _description = "Accounting Sync: record sync state"
     _order = "id desc"
     _rec_name = "record_name"
+    _check_company_auto = True
 
     connection_id = fields.Many2one("accounting.sync.connection", required=True, index=True,
                                     ondelete="cascade", readonly=True)
@@ -47,7 +48,7 @@ class AccountingSyncBinding(models.Model):
     answered_send = fields.Char(readonly=True, copy=False,
                                 help="Id of the last send the provider answered for")
     run_id = fields.Many2one("accounting.sync.run", string="Last Run", readonly=True,
-                             index=True, ondelete="set null")
+                             index=True, ondelete="set null", check_company=True)
     remote_url = fields.Char(compute="_compute_remote_url", string="Open Remote")
 
     _sql_constraints = [
@@ -92,9 +93,13 @@ class AccountingSyncBinding(models.Model):
         return {"type": "ir.actions.act_url", "url": self.remote_url, "target": "new"}
 
     def action_retry(self):
-        """Sync these records again now (failed items)."""
-        self.filtered(lambda b: b.state != "skipped").write({"state": "pending", "attempts": 0})
+        """Sync these records again now (failed items), each through its own connection."""
+        self.check_access("read")
+        self.connection_id._check_sync_user()
+        bindings = self.sudo()
+        bindings.filtered(lambda b: b.state != "skipped").write(
+            {"state": "pending", "attempts": 0})
         for connection in self.connection_id:
-            connection._sync(trigger="records", bindings=self.filtered(
+            connection._sync(trigger="records", bindings=bindings.filtered(
                 lambda b, c=connection: b.connection_id == c))
         return True

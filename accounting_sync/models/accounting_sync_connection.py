@@ -28,6 +28,11 @@ _logger = logging.getLogger(__name__)
 
 CALLBACK_PATH = "/accounting_sync/oauth/callback"
 ADMIN_GROUP = "accounting_sync.group_accounting_sync_admin"
+USER_GROUP = "accounting_sync.group_accounting_sync_user"
+# Where a connection talks to: system administrators only, and never while connected.
+ROUTING_FIELDS = ("environment", "local_url")
+# What a connected connection (or one with synced records) keeps.
+IDENTITY_FIELDS = ("provider", "company_id")
 # Refresh an access token this long before it expires (QBO lives 60 min, Xero 30 min).
 REFRESH_MARGIN = timedelta(minutes=5)
 # How long a second worker waits for the one refreshing the same connection.
@@ -58,8 +63,9 @@ class AccountingSyncConnection(models.Model):
         help="Production and Provider sandbox talk to Intuit or Xero; Local provider sandbox "
              "talks to the server at Sandbox URL (this project's provider_sandbox).")
     local_url = fields.Char(
-        string="Sandbox URL", default=lambda self: self._default_local_url(),
-        help="Base URL of the local provider sandbox, e.g. http://127.0.0.1:8077")
+        string="Sandbox URL", default=lambda self: self._default_local_url(), tracking=True,
+        help="Base URL of the local provider sandbox, e.g. http://127.0.0.1:8077. Only the URL "
+             "a system administrator set in Settings is ever called.")
     state = fields.Selection(
         [("draft", "Not connected"), ("connected", "Connected"),
          ("needs_reconnect", "Needs reconnect"), ("disconnected", "Disconnected")],
@@ -81,6 +87,10 @@ class AccountingSyncConnection(models.Model):
                                help="The remote login (e-mail) that authorized the tokens.")
     last_error = fields.Text(readonly=True, copy=False)
     display_status = fields.Char(compute="_compute_display_status")
+    can_release = fields.Boolean(compute="_compute_can_release",
+                                 help="The current user holds the token or administers syncs.")
+    can_route = fields.Boolean(compute="_compute_can_route",
+                               help="The current user may choose where the connection talks to.")
 
     # Syncing
     sync_start_date = fields.Date(
@@ -150,28 +160,70 @@ class AccountingSyncConnection(models.Model):
             connection.synced_count = counts.get((connection.id, "synced"), 0)
             connection.failed_count = counts.get((connection.id, "failed"), 0)
 
+    @api.depends("token_holder_id")
+    @api.depends_context("uid")
+    def _compute_can_release(self):
+        admin = self._is_sync_admin()
+        for connection in self:
+            connection.can_release = bool(connection.token_holder_id) and (
+                admin or connection.token_holder_id == self.env.user)
+
+    @api.depends_context("uid")
+    def _compute_can_route(self):
+        self.can_route = self.env.is_system()
+
     def _is_sync_admin(self):
-        return self.env.user.has_group(ADMIN_GROUP) or self.env.su
+        return self.env.su or self.env.user.has_group(ADMIN_GROUP)
 
     def _check_sync_admin(self):
+        """The caller administers syncs and may change these connections (their company):
+        checked before anything leaves Odoo."""
         if not self._is_sync_admin():
             raise AccessError(self.env._("Only Accounting Sync administrators can do this."))
+        self.check_access("write")
+
+    def _check_sync_user(self):
+        """The caller may sync these connections: the sync group and their company."""
+        if not (self.env.su or self.env.user.has_group(USER_GROUP)):
+            raise AccessError(self.env._("Only Accounting Sync users can do this."))
+        self.check_access("read")
+
+    def _log(self, body, **kwargs):
+        """Post ``body`` in the chatter as the current user, also when the user has no e-mail
+        address (a log line must never make the action it reports fail)."""
+        for connection in self:
+            connection.sudo().message_post(body=body, author_id=self.env.user.partner_id.id,
+                                           **kwargs)
 
     # ------------------------------------------------------------------------------------
     # Provider adapter
     # ------------------------------------------------------------------------------------
 
+    def _local_base_url(self):
+        """The local sandbox URL this connection may call: the one a system administrator set
+        in Settings, and only if the connection names that one."""
+        allowed = (self._default_local_url() or "").strip().rstrip("/")
+        mine = (self.local_url or "").strip().rstrip("/")
+        if not allowed or mine != allowed:
+            raise UserError(self.env._(
+                "%(connection)s is set to call the local provider sandbox at %(url)s, which is "
+                "not the Local Provider Sandbox URL set in Settings. A system administrator must "
+                "set that URL in Settings, or the connection's environment to Production.",
+                connection=self.name, url=mine or "-"))
+        return allowed
+
     def _adapter(self):
         self.ensure_one()
         ICP = self.env["ir.config_parameter"].sudo()
         prefix = "accounting_sync.%s_" % ("qbo" if self.provider == "quickbooks_online" else "xero")
+        base_url = self._local_base_url() if self.environment == "local" else None
         try:
             return get_adapter(
                 self.provider,
                 client_id=ICP.get_param(prefix + "client_id"),
                 client_secret=ICP.get_param(prefix + "client_secret"),
                 environment=self.environment,
-                base_url=self.local_url,
+                base_url=base_url,
                 timeout=positive_param(self.env, "accounting_sync.timeout", 30.0),
                 # the local sandbox's --time-scale, so that pacing follows its clock
                 time_scale=positive_param(self.env, "accounting_sync.local_time_scale", 1.0),
@@ -343,16 +395,16 @@ class AccountingSyncConnection(models.Model):
         })
         self.sudo().write(values)
         if previous_holder and previous_holder != self.env.user:
-            self.message_post(body=self.env._(
+            self._log(self.env._(
                 "%(user)s took over the token from %(previous)s (same %(provider)s login "
                 "%(login)s).", user=self.env.user.name, previous=previous_holder.name,
                 provider=self._provider_label(), login=identity.login))
         if previous_company and previous_company != company.id:
-            self.message_post(body=self.env._(
+            self._log(self.env._(
                 "Re-pointed from remote company %(old)s to %(new)s (%(name)s), confirmed by "
                 "%(user)s.", old=previous_company, new=company.id, name=company.name,
                 user=self.env.user.name))
-        self.message_post(body=self.env._(
+        self._log(self.env._(
             "Connected to %(company)s as %(login)s by %(user)s.", company=company.name,
             login=identity.login, user=self.env.user.name))
 
@@ -437,7 +489,7 @@ class AccountingSyncConnection(models.Model):
             "access_token": False, "refresh_token": False,
             "access_token_expires_at": False, "refresh_token_expires_at": False,
         })
-        self.message_post(body=self.env._("%(provider)s refused to refresh the token: %(reason)s "
+        self._log(self.env._("%(provider)s refused to refresh the token: %(reason)s "
                                  "Click Connect to authorize again.",
                                  provider=self._provider_label(), reason=reason))
         self._notify_admins(self.env._("Reconnect %s", self.name), reason)
@@ -478,7 +530,7 @@ class AccountingSyncConnection(models.Model):
         adapter = self._adapter()
         tokens = self._get_access_tokens()
         try:
-            return func(adapter, tokens)
+            return self._guarded(adapter, func, tokens)
         except AuthorizationError as e:
             if e.forbidden:
                 self._raise_authorization_case("wrong_environment")
@@ -486,9 +538,24 @@ class AccountingSyncConnection(models.Model):
                          adapter.label, self.id)
         tokens = self._get_access_tokens(force_refresh=True)
         try:
-            return func(adapter, tokens)
+            return self._guarded(adapter, func, tokens)
         except AuthorizationError:
             self._raise_authorization_case("wrong_environment")
+
+    def _guarded(self, adapter, func, tokens):
+        """``func(adapter, tokens)``; anything but the typed provider errors (an answer of a
+        shape the adapter did not expect) becomes a plain error, never a traceback text."""
+        try:
+            return func(adapter, tokens)
+        except (ProviderError, UserError):
+            raise
+        except Exception as e:  # noqa: BLE001 - the provider's answer, not our state
+            _logger.exception("Accounting sync: unexpected answer from %s for connection %s",
+                              adapter.label, self.id)
+            raise UserError(self.env._(
+                "%(provider)s answered in a form this module does not understand; nothing was "
+                "changed on this side. Try again later; if it persists, send the server log "
+                "to support.", provider=adapter.label)) from e
 
     # ------------------------------------------------------------------------------------
     # Buttons
@@ -504,6 +571,7 @@ class AccountingSyncConnection(models.Model):
 
     def action_test_connection(self):
         self.ensure_one()
+        self._check_sync_user()
         try:
             company = self._call_provider(
                 lambda adapter, tokens: adapter.company_info(tokens, self.remote_company_id))
@@ -520,12 +588,13 @@ class AccountingSyncConnection(models.Model):
     def action_release(self):
         """The holder (or an admin) gives up holding the token; the tokens stay, so syncing
         goes on, and the next Connect may use any remote login."""
+        self._check_sync_user()
         for connection in self:
             if connection.token_holder_id != self.env.user:
                 connection._check_sync_admin()
             holder = connection.token_holder_id
             connection.sudo().token_holder_id = False
-            connection.message_post(body=self.env._(
+            connection._log(self.env._(
                 "%(user)s released the token held by %(holder)s.",
                                            user=self.env.user.name,
                                            holder=holder.name or self.env._("nobody")))
@@ -553,14 +622,14 @@ class AccountingSyncConnection(models.Model):
             })
             if failure:
                 problems.append(failure)
-                connection.message_post(body=self.env._(
+                connection._log(self.env._(
                     "Credentials reset by %(user)s. The tokens were forgotten here, but "
                     "revoking them at %(provider)s failed: %(error)s. Remove the app in "
                     "the %(provider)s company's settings to be sure.",
                     user=self.env.user.name, provider=connection._provider_label(),
                     error=failure))
             else:
-                connection.message_post(body=self.env._(
+                connection._log(self.env._(
                     "Credentials reset by %(user)s: the tokens were revoked at %(provider)s "
                     "and forgotten.", user=self.env.user.name,
                     provider=connection._provider_label()))
@@ -622,7 +691,7 @@ class AccountingSyncConnection(models.Model):
                     "cannot be renewed automatically: click Connect before then.",
                     provider=self._provider_label(), name=self.name,
                     date=fields.Datetime.to_string(expires_at))
-        self.message_post(body=message)
+        self._log(message)
         self._notify_admins(self.env._("Authorization of %s expires soon", self.name), message,
                             deadline=expires_at.date())
         conn.expiry_warning_sent_for = expires_at
@@ -643,6 +712,15 @@ class AccountingSyncConnection(models.Model):
 
     @api.model_create_multi
     def create(self, vals_list):
+        if not self.env.is_system():
+            defaults = {"environment": self._default_environment(),
+                        "local_url": self._default_local_url()}
+            for vals in vals_list:
+                for name in ROUTING_FIELDS:
+                    if name in vals and (vals[name] or "") != (defaults[name] or ""):
+                        raise AccessError(self.env._(
+                            "Only system administrators choose where a connection talks to "
+                            "(%s).", self._fields[name].string))
         connections = super().create(vals_list)
         connections._ensure_cron()
         return connections
@@ -655,33 +733,67 @@ class AccountingSyncConnection(models.Model):
         return result
 
     def _ensure_cron(self):
-        """Each connection has its own scheduled job (parallel syncs, one per connection)."""
+        """Each connection has its own scheduled job (parallel syncs, one per connection),
+        active only while the connection is connected (a neutralized copy stays still)."""
         model = self.env["ir.model"]._get_id(self._name)
         for connection in self.sudo():
             values = {
                 "name": "Accounting Sync: %s" % connection.name,
                 "interval_number": max(connection.sync_interval, 1),
-                "interval_type": "minutes", "active": connection.active,
+                "interval_type": "minutes",
+                "active": connection.active and connection.state == "connected",
             }
             if connection.cron_id:
                 connection.cron_id.write(values)
             else:
-                connection.cron_id = self.env["ir.cron"].create(dict(
+                connection.cron_id = connection.env["ir.cron"].create(dict(
                     values, model_id=model, state="code",
                     code="model._cron_sync(%d)" % connection.id))
 
+    def _check_routing_write(self, vals):
+        """Environment and sandbox URL: system administrators only, never while connected;
+        provider and company: never while connected or once records are linked."""
+        for name in ROUTING_FIELDS:
+            if name not in vals:
+                continue
+            changed = self.filtered(lambda c, n=name: (c[n] or "") != (vals[n] or ""))
+            if not changed:
+                continue
+            if not self.env.is_system():
+                raise AccessError(self.env._(
+                    "Only system administrators choose where a connection talks to (%s).",
+                    self._fields[name].string))
+            if changed.filtered(lambda c: c.state == "connected"):
+                raise UserError(self.env._(
+                    "%(field)s cannot change while the connection is connected: Reset "
+                    "Credentials first.", field=self._fields[name].string))
+        for name in IDENTITY_FIELDS:
+            if name not in vals:
+                continue
+            value = vals[name]
+            changed = self.filtered(lambda c, n=name, v=value: (c[n].id if c._fields[n].type
+                                                                == "many2one" else c[n]) != v)
+            if changed.filtered(lambda c: c.state == "connected") or \
+                    self.env["accounting.sync.binding"].sudo().search_count(
+                        [("connection_id", "in", changed.ids)], limit=1):
+                raise UserError(self.env._(
+                    "%(field)s cannot change on a connection that is connected or has synced "
+                    "records: create another connection.", field=self._fields[name].string))
+
     def write(self, vals):
+        if not self.env.su:
+            self._check_routing_write(vals)
         if "sync_start_date" in vals and not self.env.su:
             for connection in self.filtered("sync_start_date"):
                 if connection.sync_start_date != vals["sync_start_date"]:
                     connection._check_sync_admin()
-                    connection.message_post(body=self.env._(
+                    connection._log(self.env._(
                         "Sync start date changed from %(old)s to %(new)s by %(user)s: records "
                         "dated before the new date are no longer sent; those already sent "
                         "stay in the remote company.", old=connection.sync_start_date,
                         new=vals["sync_start_date"] or "-", user=self.env.user.name))
         result = super().write(vals)
-        if {"name", "sync_interval", "active"} & set(vals):
+        if {"name", "sync_interval", "active", "state"} & set(vals):
             self._ensure_cron()
         return result
 
@@ -729,8 +841,8 @@ class AccountingSyncConnection(models.Model):
         self.ensure_one()
         chart = self._call_provider(
             lambda adapter, tokens: adapter.fetch_chart(tokens, self.remote_company_id))
-        Remote = self.env["accounting.sync.remote.record"]
-        known = {(r.kind, r.remote_id): r for r in self.with_context(
+        Remote = self.env["accounting.sync.remote.record"].sudo()
+        known = {(r.kind, r.remote_id): r for r in self.sudo().with_context(
             active_test=False).remote_record_ids}
         for kind, items in (("account", chart.accounts), ("tax", chart.taxes)):
             for item in items:
@@ -750,7 +862,12 @@ class AccountingSyncConnection(models.Model):
 
     def action_refresh_chart(self):
         self.ensure_one()
-        chart = self._refresh_chart()
+        self._check_sync_admin()
+        try:
+            chart = self.sudo()._refresh_chart()
+        except ProviderError as e:
+            raise UserError(self.env._("%(connection)s: reading the remote chart failed: "
+                                       "%(error)s", connection=self.name, error=e)) from e
         return self._notification(self.env._(
             "Read %(accounts)s accounts and %(taxes)s taxes from %(remote)s.",
             accounts=len(chart.accounts), taxes=len(chart.taxes),
@@ -761,7 +878,7 @@ class AccountingSyncConnection(models.Model):
         code, then by name (then, for taxes, by rate), remembered as a mapping."""
         self.ensure_one()
         kind, record = ("account", account) if account else ("tax", tax)
-        Mapping = self.env["accounting.sync.mapping"]
+        Mapping = self.env["accounting.sync.mapping"].sudo()
         mapping = Mapping.search([("connection_id", "=", self.id),
                                   (kind + "_id", "=", record.id)], limit=1)
         if mapping:
@@ -814,8 +931,8 @@ class AccountingSyncConnection(models.Model):
         for a limited time: a paused run is resumed by the next call)."""
         self.ensure_one()
         run = self._run_for(trigger, self.env.user) if commit and bindings is None else \
-            self.env["accounting.sync.run"].create({"connection_id": self.id,
-                                                    "trigger": trigger})
+            self.env["accounting.sync.run"].sudo().create({
+                "connection_id": self.id, "trigger": trigger, "user_id": self.env.uid})
         return self.env["accounting.sync.engine"]._execute(
             run, only=bindings, commit=commit,
             budget=run_time_budget(self.env) if commit else None)
@@ -824,18 +941,19 @@ class AccountingSyncConnection(models.Model):
         """The run a committing sync works on: the one that paused after its time share,
         else a new one."""
         self.ensure_one()
-        paused = self.env["accounting.sync.run"].search([
+        paused = self.env["accounting.sync.run"].sudo().search([
             ("connection_id", "=", self.id), ("state", "=", "running"),
             ("remaining", ">", 0)], order="id desc", limit=1)
         if paused:
             paused.write({"remaining": 0, "outcome": False})
             return paused
-        return self.env["accounting.sync.run"].create({
+        return self.env["accounting.sync.run"].sudo().create({
             "connection_id": self.id, "trigger": trigger, "user_id": user.id})
 
     def action_sync_now(self):
         """Queue a sync of this connection for the cron worker; it reports back here."""
         self.ensure_one()
+        self._check_sync_user()
         if not self.sync_start_date:
             self._check_sync_admin()  # the go-live date is an administrator's decision
             return {
@@ -934,6 +1052,7 @@ class AccountingSyncConnection(models.Model):
         """One CSV of every current error, with what support needs; attached here, e-mailed
         to the configured support address, and downloaded."""
         self.ensure_one()
+        self._check_sync_user()
         failed = self.env["accounting.sync.binding"].search(
             [("connection_id", "=", self.id), ("state", "=", "failed")], order="remote_type, id")
         buffer = io.StringIO()
@@ -949,7 +1068,7 @@ class AccountingSyncConnection(models.Model):
                              binding.request_id or "", binding.last_error or "",
                              binding.attempts, binding.run_id.display_name or ""])
         name = "accounting-sync-%s-%s.csv" % (self.id, fields.Date.today())
-        attachment = self.env["ir.attachment"].create({
+        attachment = self.env["ir.attachment"].sudo().create({
             "name": name, "raw": buffer.getvalue().encode(), "mimetype": "text/csv",
             "res_model": self._name, "res_id": self.id})
         support = self.env["ir.config_parameter"].sudo().get_param(
@@ -964,7 +1083,7 @@ class AccountingSyncConnection(models.Model):
                     provider=self._provider_label(), remote=self.remote_company_name),
                 "attachment_ids": [fields.Command.link(attachment.id)],
             }).send()
-        self.message_post(body=self.env._(
+        self._log(self.env._(
             "Troubleshooting report with %(count)s errors%(sent)s.", count=len(failed),
             sent=self.env._(", sent to %s", support) if support else ""),
             attachment_ids=attachment.ids)

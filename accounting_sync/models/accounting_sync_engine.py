@@ -5,6 +5,8 @@ the connection's adapter turns those into API calls (batched, with idempotency k
 """
 import logging
 import time
+
+import psycopg2
 from datetime import timedelta
 from decimal import Decimal
 
@@ -100,7 +102,16 @@ class AccountingSyncEngine(models.AbstractModel):
         """Sync ``run.connection_id``: everything due, or only the bindings ``only``.
         With ``commit`` (cron), each batch is committed as soon as it is done. With a
         ``budget`` (seconds), the run pauses once it is spent, still ``running`` with its
-        ``remaining`` count, for the next call to resume."""
+        ``remaining`` count, for the next call to resume.
+
+        The caller has checked the user's rights (the buttons and actions do, before they
+        get here); the engine then reads and writes sync state with ``sudo()``."""
+        # The caller checked the rights. Company-dependent values (a product's income
+        # account...) are read in the connection's company.
+        company = run.sudo().connection_id.company_id
+        self = self.sudo().with_company(company)  # pylint: disable=self-cls-assignment
+        run = run.with_env(self.env)
+        only = only.with_env(self.env) if only is not None else None
         connection = run.connection_id
         context = _RunContext(self.env, connection, run, commit, budget)
         try:
@@ -131,15 +142,29 @@ class AccountingSyncEngine(models.AbstractModel):
             run._finish("failed", message)
             connection.sudo().last_error = message
             return run
+        except psycopg2.Error:
+            raise  # the transaction is lost: the caller's to handle (cron, request retry)
+        except Exception:  # noqa: BLE001 - one unforeseen error must not leave a run running
+            _logger.exception("Accounting sync: run %s of connection %s failed", run.id,
+                              connection.id)
+            run._finish("failed", self.env._(
+                "The sync stopped on an unexpected error; what was sent before it is recorded. "
+                "The server log has the details for support."))
+            return run
         run._finish()
         return run
 
     @api.model
     def _sync_records(self, connection, records):
         """Sync ``records`` now, with what they reference (customer, products, the
-        documents a payment pays) first. Records out of the connection's scope are left."""
+        documents a payment pays) first. Records out of the connection's scope, or of
+        another company than the connection's, are left. The caller checked the rights."""
+        # The caller checked the rights.
+        self = self.sudo().with_company(  # pylint: disable=self-cls-assignment
+            connection.company_id)
+        connection = connection.with_env(self.env)
         todo = self.env["accounting.sync.binding"]
-        for record in self._with_dependencies(connection, records):
+        for record in self._with_dependencies(connection, records.with_env(self.env)):
             kind = self._kind_of(connection, record)
             if not kind:
                 continue
@@ -155,7 +180,7 @@ class AccountingSyncEngine(models.AbstractModel):
                 binding.attempts = 0
             todo |= binding
         run = self.env["accounting.sync.run"].create({
-            "connection_id": connection.id, "trigger": "records"})
+            "connection_id": connection.id, "trigger": "records", "user_id": self.env.uid})
         return self._execute(run, only=todo)
 
     def _with_dependencies(self, connection, records):
@@ -171,7 +196,10 @@ class AccountingSyncEngine(models.AbstractModel):
         return result + list(records)
 
     def _kind_of(self, connection, record):
-        """What ``record`` is sent as by ``connection``, or None (out of scope)."""
+        """What ``record`` is sent as by ``connection``, or None (out of scope, or of
+        another company)."""
+        if self._foreign_company(connection, record):
+            return None
         allowed = connection._allowed_kinds()
         kind = None
         if record._name == "account.move":
@@ -188,6 +216,13 @@ class AccountingSyncEngine(models.AbstractModel):
         elif record._name == "product.product":
             kind = "product"
         return kind if kind in allowed else None
+
+    @api.model
+    def _foreign_company(self, connection, record):
+        """The company of ``record`` when it is not the connection's (a partner or product
+        shared by every company belongs to none), else False."""
+        company = record.company_id if "company_id" in record._fields else None
+        return company if company and company != connection.company_id else False
 
     # ------------------------------------------------------------------------------------
     # What to send
@@ -556,6 +591,15 @@ class _RunContext:
             in_flight = Attempt._in_flight(self.connection, model, [
                 b.res_id for b in chunk if not b.remote_id]) if guarded else set()
             for binding in chunk:
+                foreign = by_id.get(binding.res_id) and self.engine._foreign_company(
+                    self.connection, by_id[binding.res_id])
+                if foreign:
+                    # Never through another company's connection, whoever asks.
+                    self._fail(binding, self.env._(
+                        "%(record)s belongs to %(company)s; %(connection)s syncs %(own)s only.",
+                        record=binding.record_name, company=foreign.name,
+                        connection=self.connection.name, own=self.connection.company_id.name))
+                    continue
                 try:
                     record = self.engine._build(self, binding, by_id.get(binding.res_id))
                 except MappingError as e:
@@ -581,7 +625,7 @@ class _RunContext:
                         tokens, self.connection.remote_company_id, records))
                 self.run._count(batches=1)
                 for binding, record, result in zip(sent_bindings, to_send, results):
-                    answered = result.ok or getattr(result.error, "code", None) != "no_answer"
+                    answered = not result.outcome_unknown
                     self._apply(binding, record, result, hashes[binding.id],
                                 send if answered else False)
             self.commit()

@@ -1,5 +1,5 @@
 from odoo import fields, models
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, UserError
 
 
 class AccountingSyncMixin(models.AbstractModel):
@@ -31,15 +31,24 @@ class AccountingSyncMixin(models.AbstractModel):
                 (s for s in ("failed", "pending", "synced", "skipped") if s in states), False)
 
     def action_accounting_sync(self):
-        """Sync these records (and what they depend on) to every connected remote company
-        of their company."""
+        """Sync these records (and what they depend on) to the connected remote companies of
+        their own company: a record never goes through another company's connection."""
+        if not self.env.user.has_group("accounting_sync.group_accounting_sync_user"):
+            raise AccessError(self.env._("Only Accounting Sync users can sync records."))
+        self.check_access("read")
+        # The user's connections (record rules: their allowed companies).
         connections = self.env["accounting.sync.connection"].search([
             ("state", "=", "connected"), ("sync_start_date", "!=", False)])
-        if not connections:
-            raise UserError(self.env._("No connected Accounting Sync connection."))
+        Engine = self.env["accounting.sync.engine"]
         runs = self.env["accounting.sync.run"]
         for connection in connections:
-            runs |= self.env["accounting.sync.engine"]._sync_records(connection, self)
+            mine = self.filtered(lambda r, c=connection: not Engine._foreign_company(c, r) and (
+                "company_id" not in r._fields or r.company_id or c.company_id in self.env.companies))
+            if mine:
+                runs |= Engine._sync_records(connection, mine)
+        if not runs:
+            raise UserError(self.env._(
+                "No connected Accounting Sync connection of these records' company."))
         failed = sum(runs.mapped("failed"))
         return {"type": "ir.actions.client", "tag": "display_notification", "params": {
             "type": "warning" if failed else "success",

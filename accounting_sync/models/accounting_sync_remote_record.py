@@ -7,9 +7,11 @@ class AccountingSyncRemoteRecord(models.Model):
     _name = "accounting.sync.remote.record"
     _description = "Accounting Sync: remote account or tax"
     _order = "kind, code, name"
+    _check_company_auto = True
 
     connection_id = fields.Many2one("accounting.sync.connection", required=True, index=True,
-                                    ondelete="cascade")
+                                    ondelete="cascade", check_company=True)
+    company_id = fields.Many2one(related="connection_id.company_id", store=True, index=True)
     kind = fields.Selection([("account", "Account"), ("tax", "Tax")], required=True)
     remote_id = fields.Char(string="Remote ID", required=True)
     name = fields.Char(required=True)

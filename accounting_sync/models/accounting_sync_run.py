@@ -7,6 +7,7 @@ class AccountingSyncRun(models.Model):
     _name = "accounting.sync.run"
     _description = "Accounting Sync Run"
     _order = "id desc"
+    _check_company_auto = True
 
     connection_id = fields.Many2one("accounting.sync.connection", required=True, index=True,
                                     ondelete="cascade", readonly=True)

@@ -4,3 +4,6 @@ from . import test_token_lifecycle
 from . import test_concurrent_refresh
 from . import test_connect_tour
 from . import test_sync
+from . import test_access
+from . import test_company_isolation
+from . import test_bad_answers

@@ -1,11 +1,19 @@
 """Shared set-up: a real provider sandbox on 127.0.0.1, app keys, users, connections."""
 import os
 import sys
+import threading
+from datetime import date
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 import requests
 
-from odoo.tests import HttpCase, new_test_user
+from odoo import Command
+from odoo.addons.account.tests.common import AccountTestInvoicingCommon
+from odoo.tests import HttpCase, JsonRpcException, new_test_user
+
+from ..providers import get_adapter
+from ..providers.rate_limits import forget_pacers
 
 try:
     from provider_sandbox import Sandbox
@@ -18,6 +26,8 @@ QBO_REALM_2 = "9341453050000002"
 XERO_UK = "11111111-1111-4111-8111-111111111111"
 XERO_US = "22222222-2222-4222-8222-222222222222"
 
+START = date(2026, 1, 1)
+
 _SANDBOX = None
 
 
@@ -29,7 +39,65 @@ def sandbox():
     return _SANDBOX
 
 
-class AccountingSyncCase(HttpCase):
+class RecordingServer:
+    """A server on 127.0.0.1 that is not a provider: it records every request it gets (an
+    attacker's host, or where a redirect points) and answers 200 with ``body``."""
+
+    def __init__(self, body=b'{"ok": true}'):
+        self.requests = []
+        recorder = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def _any(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                recorder.requests.append({"method": self.command, "path": self.path,
+                                          "headers": dict(self.headers),
+                                          "body": self.rfile.read(length)})
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            do_GET = do_POST = do_PUT = do_DELETE = _any
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = "http://127.0.0.1:%s" % self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class RpcMixin:
+    """Calls over the server's real entry point, JSON-RPC (``/web/dataset/call_kw``), as a
+    given user: what an attacker with that user's session can do."""
+
+    def rpc(self, user, model, method, *args, context=None, **kwargs):
+        self.authenticate(user.login, user.login)
+        if context:
+            kwargs["context"] = context
+        return self.make_jsonrpc_request("/web/dataset/call_kw/%s/%s" % (model, method), {
+            "model": model, "method": method, "args": list(args), "kwargs": kwargs})
+
+    def assertRpcRefused(self, error, user, model, method, *args, **kwargs):
+        """The call fails with ``error`` (e.g. "AccessError") in the JSON-RPC answer."""
+        with self.assertRaises(JsonRpcException) as caught:
+            self.rpc(user, model, method, *args, **kwargs)
+        self.assertIn(error, str(caught.exception))
+        return caught.exception
+
+    def api_calls(self):
+        """Every call the provider sandbox received (API, OAuth, identity)."""
+        return len(self.sandbox.calls())
+
+
+class AccountingSyncCase(RpcMixin, HttpCase):
     """HttpCase: the registry is in test mode, so the separate cursor that refreshes tokens
     shares the test transaction, and the OAuth callback runs over real HTTP."""
 
@@ -102,3 +170,233 @@ class AccountingSyncCase(HttpCase):
 
     def refresh_calls(self, provider):
         return self.sandbox.calls(provider=provider, grant_type="refresh_token")
+
+
+class SyncCase(RpcMixin, AccountTestInvoicingCommon, HttpCase):
+    """A company with a chart of accounts, a connection holding live sandbox tokens, and
+    the accounts and taxes the documents use mapped to the remote company's."""
+
+    provider = None
+    remote_company = None
+    tax_rate = None
+    tax_remote = None          # remote tax the sale tax maps to
+    no_tax_remote = None
+    income_remote = None
+    expense_remote = None
+    bank_remote = None
+    # sandbox resource names
+    invoices = customers = bills = None
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()  # HttpCase: the token refresh's own cursor shares the test's
+        cls.sandbox = sandbox()
+        cls.env.user.groups_id |= cls.env.ref("accounting_sync.group_accounting_sync_admin")
+        ICP = cls.env["ir.config_parameter"].sudo()
+        code = "qbo" if cls.provider == "quickbooks_online" else "xero"
+        ICP.set_param("accounting_sync.%s_client_id" % code, "sync-test-client")
+        ICP.set_param("accounting_sync.%s_client_secret" % code, "sync-test-secret")
+        ICP.set_param("accounting_sync.local_url", cls.sandbox.url)
+        # The sandbox's rate limits are off here (the adapters' tests cover pacing): pace as
+        # if its "minute" lasted 60 ms rather than slow every test to the real limits.
+        ICP.set_param("accounting_sync.local_time_scale", "1000")
+        cls.tax = cls.env["account.tax"].create({
+            "name": "Sales tax %s%%" % cls.tax_rate, "amount": cls.tax_rate,
+            "type_tax_use": "sale", "company_id": cls.env.company.id})
+        cls.service = cls.env["product.product"].create({
+            "name": "Consulting", "type": "service", "list_price": 120.0,
+            "default_code": "CONS", "taxes_id": [Command.set(cls.tax.ids)],
+            "supplier_taxes_id": [Command.clear()]})
+        cls.customer = cls.env["res.partner"].create({
+            "name": "Azure Interior", "email": "azure@example.com", "is_company": True})
+        cls.vendor = cls.env["res.partner"].create({
+            "name": "Wood Corner", "email": "wood@example.com", "is_company": True})
+
+    def setUp(self):
+        super().setUp()
+        self.sandbox.reset()
+        forget_pacers()
+        self.connection = self.connect()
+
+    # -- set-up helpers --------------------------------------------------------------------
+
+    def connect(self, access_scope="all_accounting", company_data=None, remote_company=None,
+                tax=None, tax_remote=None, name="Books"):
+        """A connected connection of ``company_data``'s company (default: the test company)
+        to ``remote_company``, with live sandbox tokens and the accounts and tax mapped."""
+        company_data = company_data or self.company_data
+        company = company_data["company"]
+        remote_company = remote_company or self.remote_company
+        adapter = get_adapter(self.provider, client_id="sync-test-client",
+                              client_secret="sync-test-secret", environment="local",
+                              base_url=self.sandbox.url)
+        self.sandbox.configure(auto_approve={"login": "alice@example.com",
+                                             "companies": [remote_company]})
+        redirect = "http://127.0.0.1/cb"
+        url, verifier = adapter.authorization_url(redirect, access_scope, "state")
+        location = requests.get(url, allow_redirects=False, timeout=10).headers["Location"]
+        code = parse_qs(urlsplit(location).query)["code"][0]
+        tokens = adapter.exchange_code(code, redirect, code_verifier=verifier)
+        connection = self.env["accounting.sync.connection"].with_company(company).create({
+            "name": name, "provider": self.provider, "environment": "local",
+            "local_url": self.sandbox.url, "access_scope": access_scope,
+            "sync_start_date": START, "default_product_id": self.service.id,
+            "company_id": company.id,
+        })
+        connection.sudo().write({
+            "state": "connected", "remote_company_id": remote_company,
+            "remote_company_name": "Sandbox company", "token_holder_id": self.env.uid,
+            **connection._token_values(tokens)})
+        connection._refresh_chart()
+        service = self.service.with_company(company)
+        self.map(connection, account=service.property_account_income_id
+                 or service.categ_id.property_account_income_categ_id,
+                 remote=self.income_remote)
+        self.map(connection, account=company_data["default_account_expense"],
+                 remote=self.expense_remote)
+        self.map(connection, account=company_data["default_journal_bank"].default_account_id,
+                 remote=self.bank_remote)
+        self.map(connection, tax=tax or self.tax, remote=tax_remote or self.tax_remote)
+        return connection
+
+    def map(self, connection, remote, account=None, tax=None):
+        kind = "account" if account else "tax"
+        remote_record = connection.remote_record_ids.filtered(
+            lambda r: r.kind == kind and r.name == remote)
+        self.assertEqual(len(remote_record), 1, "remote %s %r not found" % (kind, remote))
+        self.env["accounting.sync.mapping"].create({
+            "connection_id": connection.id, "kind": kind,
+            "account_id": account.id if account else False, "tax_id": tax.id if tax else False,
+            "remote_record_id": remote_record.id, "matched_by": "manual"})
+
+    def invoice(self, move_type="out_invoice", partner=None, day=date(2026, 3, 1),
+                price=100.0, quantity=3, taxes=None, post=True, company_data=None):
+        company_data = company_data or self.company_data
+        move = self.env["account.move"].with_company(company_data["company"]).create({
+            "move_type": move_type, "partner_id": (partner or self.customer).id,
+            "invoice_date": day, "date": day,
+            "invoice_line_ids": [Command.create({
+                "product_id": self.service.id, "quantity": quantity, "price_unit": price,
+                "tax_ids": [Command.set((self.tax if taxes is None else taxes).ids)],
+                **({"account_id": company_data["default_account_expense"].id}
+                   if move_type.startswith("in_") else {}),
+            })],
+        })
+        if post:
+            move.action_post()
+        return move
+
+    def pay(self, moves, day=date(2026, 3, 5)):
+        return self.env["account.payment.register"].with_context(
+            active_model="account.move", active_ids=moves.ids).create({
+                "payment_date": day,
+                "journal_id": self.company_data["default_journal_bank"].id,
+            })._create_payments()
+
+    def sync(self):
+        run = self.connection._sync(trigger="button")
+        return run
+
+    def sync_losing_the_answer(self):
+        """Sync while the provider takes longer than our timeout to answer the next write:
+        it writes, we never hear it, the run is interrupted."""
+        self.env["ir.config_parameter"].sudo().set_param("accounting_sync.timeout", 1)
+        self.sandbox.add_fault(status=None, delay=2, provider=self.sandbox_provider,
+                               path_contains=self.write_path, method=self.write_method,
+                               times=1)
+        run = self.sync()
+        self.assertEqual(run.state, "interrupted", run.outcome)
+        return run
+
+    def binding(self, record):
+        return self.env["accounting.sync.binding"].search([
+            ("connection_id", "=", self.connection.id), ("res_model", "=", record._name),
+            ("res_id", "=", record.id)])
+
+    def remote(self, resource, company=None, **where):
+        records = self.sandbox.records(self.sandbox_provider, resource,
+                                       company or self.remote_company)
+        return [r for r in records if all(r.get(k) == v for k, v in where.items())]
+
+    @property
+    def sandbox_provider(self):
+        return "qbo" if self.provider == "quickbooks_online" else "xero"
+
+
+class QuickBooksOnlineSetup:
+    """What the sync tests need to know of the sandbox's QuickBooks Online companies."""
+
+    provider = "quickbooks_online"
+    remote_company = QBO_REALM_1
+    other_remote_company = QBO_REALM_2
+    tax_rate = 8.25
+    tax_remote = "TAX"
+    other_tax_remote = "TAX"
+    no_tax_remote = "NON"
+    income_remote = "Services"
+    expense_remote = "Office Supplies"
+    bank_remote = "Checking"
+    invoices, customers, bills = "Invoice", "Customer", "Bill"
+    id_field = "Id"
+    # every write (a lone record goes as a plain POST, several as /batch)
+    write_path, write_method = "/v3/company/", "POST"
+    api_path, batch_call = "/v3/company/", ("POST", "batch")
+
+    def seed_customer(self, name, email):
+        self.sandbox.seed("qbo", "Customer", {
+            "DisplayName": name, "PrimaryEmailAddr": {"Address": email}}, self.remote_company)
+
+    def remote_total(self, remote):
+        return float(remote["TotalAmt"])
+
+    def remote_balance(self, remote):
+        return float(remote["Balance"])
+
+    def remote_is_void(self, remote):
+        return float(remote["TotalAmt"]) == 0 and "Voided" in (remote.get("PrivateNote") or "")
+
+    def remote_currency(self, remote):
+        return remote["CurrencyRef"]["value"]
+
+    def remote_rate(self, remote):
+        """QBO: home currency per unit of the document's."""
+        return float(remote["ExchangeRate"])
+
+
+class XeroSetup:
+    """What the sync tests need to know of the sandbox's Xero organisations."""
+
+    provider = "xero"
+    remote_company = XERO_UK
+    other_remote_company = XERO_US
+    other_tax_remote = "Tax on Sales"
+    tax_rate = 20.0
+    tax_remote = "20% (VAT on Income)"
+    no_tax_remote = "No VAT"
+    income_remote = "Sales"
+    expense_remote = "General Expenses"
+    bank_remote = "Business Bank Account"
+    invoices, customers, bills = "Invoices", "Contacts", "Invoices"
+    id_field = "InvoiceID"
+    write_path, write_method = "/Invoices", "PUT"
+    api_path, batch_call = "/api.xro/", ("PUT", "Invoices")
+
+    def seed_customer(self, name, email):
+        self.sandbox.seed("xero", "Contacts", {"Name": name, "EmailAddress": email},
+                          self.remote_company)
+
+    def remote_total(self, remote):
+        return float(remote["Total"])
+
+    def remote_balance(self, remote):
+        return float(remote["AmountDue"])
+
+    def remote_is_void(self, remote):
+        return remote["Status"] in ("VOIDED", "DELETED")
+
+    def remote_currency(self, remote):
+        return remote["CurrencyCode"]
+
+    def remote_rate(self, remote):
+        """Xero quotes document currency per unit of the base one: turn it round."""
+        return 1 / float(remote["CurrencyRate"])

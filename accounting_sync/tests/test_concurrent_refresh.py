@@ -41,7 +41,9 @@ class TestConcurrentRefresh(common.BaseCase):
             ICP = env["ir.config_parameter"]
             cls.saved_params = {key: ICP.get_param(key) for key in (
                 "accounting_sync.qbo_client_id", "accounting_sync.qbo_client_secret",
-                "accounting_sync.xero_client_id", "accounting_sync.xero_client_secret")}
+                "accounting_sync.xero_client_id", "accounting_sync.xero_client_secret",
+                "accounting_sync.local_url")}
+            ICP.set_param("accounting_sync.local_url", cls.sandbox.url)
 
         def restore():
             with environment() as env:

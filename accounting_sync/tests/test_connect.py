@@ -233,3 +233,71 @@ class TestConnect(AccountingSyncCase):
         self.assertFalse(connection.refresh_token)
         self.assertTrue(any("revoking them at QuickBooks Online failed" in body
                             for body in connection.message_ids.mapped("body")))
+
+
+@tagged("post_install", "-at_install")
+class TestConnectAccess(AccountingSyncCase):
+    """The Connect flow's entry points, tried as the users who must be refused."""
+
+    def test_a_pending_authorization_belongs_to_the_admin_who_started_it(self):
+        connection = self.create_connection("xero")
+        self.connect(connection, self.admin_a, "alice@example.com", [XERO_UK, XERO_US])
+        wizard = self.env["accounting.sync.connect.wizard"].search(
+            [("connection_id", "=", connection.id)])
+        line_us = wizard.company_line_ids.filtered(lambda l: l.remote_id == XERO_US)
+        before = self.api_calls()
+        self.assertRpcRefused("AccessError", self.admin_b, "accounting.sync.connect.wizard",
+                              "write", [wizard.id], {"company_line_id": line_us.id})
+        self.assertRpcRefused("AccessError", self.admin_b, "accounting.sync.connect.wizard",
+                              "action_confirm", [wizard.id])
+        self.assertRpcRefused("AccessError", self.admin_b, "accounting.sync.connect.wizard",
+                              "action_cancel", [wizard.id])
+        self.assertEqual(self.api_calls(), before, "nothing was sent on their behalf")
+        connection.invalidate_recordset()
+        self.assertEqual(connection.state, "draft")
+        self.assertTrue(wizard.exists())
+        # The admin who signed in finishes it.
+        self.rpc(self.admin_a, "accounting.sync.connect.wizard", "write", [wizard.id],
+                 {"company_line_id": line_us.id})
+        self.rpc(self.admin_a, "accounting.sync.connect.wizard", "action_confirm", [wizard.id])
+        connection.invalidate_recordset()
+        self.assertEqual((connection.state, connection.token_holder_id), ("connected", self.admin_a))
+
+    def test_an_administrator_without_an_email_address_connects(self):
+        """The chatter line is written without an author address; the callback never fails
+        with a raw error, and its state cannot be used twice."""
+        admin = self.env["res.users"].create({
+            "name": "Mailless Admin", "login": "mailless", "password": "mailless",
+            "email": False, "groups_id": [(6, 0, [
+                self.env.ref("base.group_user").id,
+                self.env.ref("accounting_sync.group_accounting_sync_admin").id])]})
+        connection = self.create_connection("quickbooks_online")
+        params = self.callback_params(connection, admin, "alice@example.com")
+        response = self.open_callback(admin, params)
+        self.assertEqual(response.status_code, 200)
+        connection.invalidate_recordset()
+        self.assertEqual(connection.state, "connected")
+        self.assertEqual(connection.token_holder_id, admin)
+        self.assertEqual(self.open_callback(admin, params).status_code, 403, "single use")
+
+    def test_a_forged_realm_id_never_reaches_a_url(self):
+        connection = self.create_connection("quickbooks_online")
+        params = self.callback_params(connection, self.admin_a, "alice@example.com")
+        for forged in ("../../../identity", "123?minorversion=1", "12 34"):
+            with self.subTest(realm=forged):
+                before = len(self.sandbox.calls(path_contains="/v3/company"))
+                response = self.open_callback(self.admin_a, {**params, "realmId": forged})
+                self.assertIn(response.status_code, (200, 403))
+                self.assertEqual(len(self.sandbox.calls(path_contains="/v3/company")), before)
+                connection.invalidate_recordset()
+                self.assertEqual(connection.state, "draft")
+                params = self.callback_params(connection, self.admin_a, "alice@example.com")
+
+    def test_a_non_system_administrator_creates_and_connects_a_connection(self):
+        [connection_id] = self.rpc(self.admin_a, "accounting.sync.connection", "create",
+                                   [{"name": "Ada's books", "provider": "quickbooks_online"}])
+        connection = self.env["accounting.sync.connection"].browse(connection_id)
+        self.connect(connection, self.admin_a, "alice@example.com")
+        connection.invalidate_recordset()
+        self.assertEqual(connection.state, "connected")
+        self.assertTrue(connection.sudo().cron_id.active)

@@ -2,163 +2,14 @@
 real Odoo documents, the real client libraries, real HTTP."""
 import time
 from datetime import date
-from urllib.parse import parse_qs, urlsplit
 
 import requests
 
 from odoo import Command
-from odoo.addons.account.tests.common import AccountTestInvoicingCommon
 from odoo.exceptions import UserError
 from odoo.tests import tagged
 
-from ..providers import get_adapter
-from ..providers.rate_limits import forget_pacers
-from .common import QBO_REALM_1, QBO_REALM_2, XERO_UK, sandbox
-
-START = date(2026, 1, 1)
-
-
-class SyncCase(AccountTestInvoicingCommon):
-    """A company with a chart of accounts, a connection holding live sandbox tokens, and
-    the accounts and taxes the documents use mapped to the remote company's."""
-
-    provider = None
-    remote_company = None
-    tax_rate = None
-    tax_remote = None          # remote tax the sale tax maps to
-    no_tax_remote = None
-    income_remote = None
-    expense_remote = None
-    bank_remote = None
-    # sandbox resource names
-    invoices = customers = bills = None
-
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        # The token refresh uses a cursor of its own: let it share the test transaction.
-        cls.registry.enter_test_mode(cls.cr)
-        cls.addClassCleanup(cls.registry.leave_test_mode)
-        cls.sandbox = sandbox()
-        cls.env.user.groups_id |= cls.env.ref("accounting_sync.group_accounting_sync_admin")
-        ICP = cls.env["ir.config_parameter"].sudo()
-        code = "qbo" if cls.provider == "quickbooks_online" else "xero"
-        ICP.set_param("accounting_sync.%s_client_id" % code, "sync-test-client")
-        ICP.set_param("accounting_sync.%s_client_secret" % code, "sync-test-secret")
-        # The sandbox's rate limits are off here (the adapters' tests cover pacing): pace as
-        # if its "minute" lasted 60 ms rather than slow every test to the real limits.
-        ICP.set_param("accounting_sync.local_time_scale", "1000")
-        cls.tax = cls.env["account.tax"].create({
-            "name": "Sales tax %s%%" % cls.tax_rate, "amount": cls.tax_rate,
-            "type_tax_use": "sale", "company_id": cls.env.company.id})
-        cls.service = cls.env["product.product"].create({
-            "name": "Consulting", "type": "service", "list_price": 120.0,
-            "default_code": "CONS", "taxes_id": [Command.set(cls.tax.ids)],
-            "supplier_taxes_id": [Command.clear()]})
-        cls.customer = cls.env["res.partner"].create({
-            "name": "Azure Interior", "email": "azure@example.com", "is_company": True})
-        cls.vendor = cls.env["res.partner"].create({
-            "name": "Wood Corner", "email": "wood@example.com", "is_company": True})
-
-    def setUp(self):
-        super().setUp()
-        self.sandbox.reset()
-        forget_pacers()
-        self.connection = self.connect()
-
-    # -- set-up helpers --------------------------------------------------------------------
-
-    def connect(self, access_scope="all_accounting"):
-        adapter = get_adapter(self.provider, client_id="sync-test-client",
-                              client_secret="sync-test-secret", environment="local",
-                              base_url=self.sandbox.url)
-        self.sandbox.configure(auto_approve={"login": "alice@example.com",
-                                             "companies": [self.remote_company]})
-        redirect = "http://127.0.0.1/cb"
-        url, verifier = adapter.authorization_url(redirect, access_scope, "state")
-        location = requests.get(url, allow_redirects=False, timeout=10).headers["Location"]
-        code = parse_qs(urlsplit(location).query)["code"][0]
-        tokens = adapter.exchange_code(code, redirect, code_verifier=verifier)
-        connection = self.env["accounting.sync.connection"].create({
-            "name": "Books", "provider": self.provider, "environment": "local",
-            "local_url": self.sandbox.url, "access_scope": access_scope,
-            "sync_start_date": START, "default_product_id": self.service.id,
-        })
-        connection.sudo().write({
-            "state": "connected", "remote_company_id": self.remote_company,
-            "remote_company_name": "Sandbox company", "token_holder_id": self.env.uid,
-            **connection._token_values(tokens)})
-        connection._refresh_chart()
-        self.map(connection, account=self.service.property_account_income_id
-                 or self.service.categ_id.property_account_income_categ_id,
-                 remote=self.income_remote)
-        self.map(connection, account=self.company_data["default_account_expense"],
-                 remote=self.expense_remote)
-        self.map(connection, account=self.company_data["default_journal_bank"].default_account_id,
-                 remote=self.bank_remote)
-        self.map(connection, tax=self.tax, remote=self.tax_remote)
-        return connection
-
-    def map(self, connection, remote, account=None, tax=None):
-        kind = "account" if account else "tax"
-        remote_record = connection.remote_record_ids.filtered(
-            lambda r: r.kind == kind and r.name == remote)
-        self.assertEqual(len(remote_record), 1, "remote %s %r not found" % (kind, remote))
-        self.env["accounting.sync.mapping"].create({
-            "connection_id": connection.id, "kind": kind,
-            "account_id": account.id if account else False, "tax_id": tax.id if tax else False,
-            "remote_record_id": remote_record.id, "matched_by": "manual"})
-
-    def invoice(self, move_type="out_invoice", partner=None, day=date(2026, 3, 1),
-                price=100.0, quantity=3, taxes=None, post=True):
-        move = self.env["account.move"].create({
-            "move_type": move_type, "partner_id": (partner or self.customer).id,
-            "invoice_date": day, "date": day,
-            "invoice_line_ids": [Command.create({
-                "product_id": self.service.id, "quantity": quantity, "price_unit": price,
-                "tax_ids": [Command.set((self.tax if taxes is None else taxes).ids)],
-                **({"account_id": self.company_data["default_account_expense"].id}
-                   if move_type.startswith("in_") else {}),
-            })],
-        })
-        if post:
-            move.action_post()
-        return move
-
-    def pay(self, moves, day=date(2026, 3, 5)):
-        return self.env["account.payment.register"].with_context(
-            active_model="account.move", active_ids=moves.ids).create({
-                "payment_date": day,
-                "journal_id": self.company_data["default_journal_bank"].id,
-            })._create_payments()
-
-    def sync(self):
-        run = self.connection._sync(trigger="button")
-        return run
-
-    def sync_losing_the_answer(self):
-        """Sync while the provider takes longer than our timeout to answer the next write:
-        it writes, we never hear it, the run is interrupted."""
-        self.env["ir.config_parameter"].sudo().set_param("accounting_sync.timeout", 1)
-        self.sandbox.add_fault(status=None, delay=2, provider=self.sandbox_provider,
-                               path_contains=self.write_path, method=self.write_method,
-                               times=1)
-        run = self.sync()
-        self.assertEqual(run.state, "interrupted", run.outcome)
-        return run
-
-    def binding(self, record):
-        return self.env["accounting.sync.binding"].search([
-            ("connection_id", "=", self.connection.id), ("res_model", "=", record._name),
-            ("res_id", "=", record.id)])
-
-    def remote(self, resource, **where):
-        records = self.sandbox.records(self.sandbox_provider, resource, self.remote_company)
-        return [r for r in records if all(r.get(k) == v for k, v in where.items())]
-
-    @property
-    def sandbox_provider(self):
-        return "qbo" if self.provider == "quickbooks_online" else "xero"
+from .common import START, QuickBooksOnlineSetup, SyncCase, XeroSetup
 
 
 class SyncTests:
@@ -433,7 +284,7 @@ class SyncTests:
 
     def test_a_run_pauses_after_its_time_share_and_resumes(self):
         moves = self.invoice() | self.invoice(price=10.0)
-        run = self.env["accounting.sync.run"].create({
+        run = self.env["accounting.sync.run"].sudo().create({
             "connection_id": self.connection.id, "trigger": "schedule"})
         Engine = self.env["accounting.sync.engine"]
         Engine._execute(run, budget=0)
@@ -515,21 +366,7 @@ class SyncTests:
 
 
 @tagged("post_install", "-at_install")
-class TestSyncQuickBooksOnline(SyncTests, SyncCase):
-    provider = "quickbooks_online"
-    remote_company = QBO_REALM_1
-    other_remote_company = QBO_REALM_2
-    tax_rate = 8.25
-    tax_remote = "TAX"
-    no_tax_remote = "NON"
-    income_remote = "Services"
-    expense_remote = "Office Supplies"
-    bank_remote = "Checking"
-    invoices, customers, bills = "Invoice", "Customer", "Bill"
-    id_field = "Id"
-    # every write (a lone record goes as a plain POST, several as /batch)
-    write_path, write_method = "/v3/company/", "POST"
-    api_path, batch_call = "/v3/company/", ("POST", "batch")
+class TestSyncQuickBooksOnline(SyncTests, QuickBooksOnlineSetup, SyncCase):
 
     def test_update_after_someone_edited_it_in_quickbooks(self):
         """Someone edits the invoice in QBO (its SyncToken moves on), then it changes in
@@ -559,59 +396,7 @@ class TestSyncQuickBooksOnline(SyncTests, SyncCase):
                    if c["method"] == "POST" and c["status"] == 400]
         self.assertEqual(len(refused), 1, "the stale update was refused once (5010)")
 
-    def seed_customer(self, name, email):
-        self.sandbox.seed("qbo", "Customer", {
-            "DisplayName": name, "PrimaryEmailAddr": {"Address": email}}, self.remote_company)
-
-    def remote_total(self, remote):
-        return float(remote["TotalAmt"])
-
-    def remote_balance(self, remote):
-        return float(remote["Balance"])
-
-    def remote_is_void(self, remote):
-        return float(remote["TotalAmt"]) == 0 and "Voided" in (remote.get("PrivateNote") or "")
-
-    def remote_currency(self, remote):
-        return remote["CurrencyRef"]["value"]
-
-    def remote_rate(self, remote):
-        """QBO: home currency per unit of the document's."""
-        return float(remote["ExchangeRate"])
-
 
 @tagged("post_install", "-at_install")
-class TestSyncXero(SyncTests, SyncCase):
-    provider = "xero"
-    remote_company = XERO_UK
-    other_remote_company = "22222222-2222-4222-8222-222222222222"
-    tax_rate = 20.0
-    tax_remote = "20% (VAT on Income)"
-    no_tax_remote = "No VAT"
-    income_remote = "Sales"
-    expense_remote = "General Expenses"
-    bank_remote = "Business Bank Account"
-    invoices, customers, bills = "Invoices", "Contacts", "Invoices"
-    id_field = "InvoiceID"
-    write_path, write_method = "/Invoices", "PUT"
-    api_path, batch_call = "/api.xro/", ("PUT", "Invoices")
-
-    def seed_customer(self, name, email):
-        self.sandbox.seed("xero", "Contacts", {"Name": name, "EmailAddress": email},
-                          self.remote_company)
-
-    def remote_total(self, remote):
-        return float(remote["Total"])
-
-    def remote_balance(self, remote):
-        return float(remote["AmountDue"])
-
-    def remote_is_void(self, remote):
-        return remote["Status"] in ("VOIDED", "DELETED")
-
-    def remote_currency(self, remote):
-        return remote["CurrencyCode"]
-
-    def remote_rate(self, remote):
-        """Xero quotes document currency per unit of the base one: turn it round."""
-        return 1 / float(remote["CurrencyRate"])
+class TestSyncXero(SyncTests, XeroSetup, SyncCase):
+    pass

@@ -1,5 +1,5 @@
 from odoo import api, fields, models
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, UserError
 
 from ..providers import RemoteCompany, RemoteIdentity, TokenSet
 
@@ -74,8 +74,16 @@ class AccountingSyncConnectWizard(models.TransientModel):
         # Created with sudo to hold the tokens; it still belongs to (create_uid) the admin.
         return wizard.sudo(False)
 
-    def action_confirm(self):
+    def _check_owner(self):
+        """A pending authorization belongs to the admin who signed in at the provider."""
         self.ensure_one()
+        if not self.env.su and self.sudo().create_uid != self.env.user:
+            raise AccessError(self.env._(
+                "This authorization was started by another user: only they can finish it."))
+        self.connection_id._check_sync_admin()
+
+    def action_confirm(self):
+        self._check_owner()
         line = self.company_line_id
         if not line:
             raise UserError(self.env._("Choose the remote company to connect to."))
@@ -98,9 +106,9 @@ class AccountingSyncConnectWizard(models.TransientModel):
         return connection._form_action()
 
     def action_cancel(self):
-        self.ensure_one()
+        self._check_owner()
         connection = self.connection_id
-        connection.message_post(body=self.env._(
+        connection._log(self.env._(
             "%(user)s cancelled connecting as %(login)s: the new authorization was discarded.",
             user=self.env.user.name, login=self.remote_login))
         self.sudo().unlink()

@@ -10,9 +10,11 @@ class AccountingSyncResetWizard(models.TransientModel):
 
     _name = "accounting.sync.reset.wizard"
     _description = "Accounting Sync: Reset Record Sync State"
+    _check_company_auto = True
 
     connection_id = fields.Many2one("accounting.sync.connection", required=True,
-                                    ondelete="cascade")
+                                    ondelete="cascade", check_company=True)
+    company_id = fields.Many2one(related="connection_id.company_id")
     binding_ids = fields.Many2many("accounting.sync.binding", string="Records",
                                    help="Leave empty to choose by type and date below.")
     remote_type = fields.Selection(
@@ -45,6 +47,8 @@ class AccountingSyncResetWizard(models.TransientModel):
             wizard.count = len(wizard._bindings())
 
     def _bindings(self):
+        """The bindings to reset, all of this wizard's connection (read as the user: record
+        rules apply)."""
         self.ensure_one()
         if self.binding_ids:
             return self.binding_ids.filtered(lambda b: b.connection_id == self.connection_id)
@@ -57,7 +61,7 @@ class AccountingSyncResetWizard(models.TransientModel):
         return bindings
 
     def _in_dates(self, binding):
-        record = binding._record()
+        record = binding.sudo()._record()
         day = record and ("date" in record._fields and record.date)
         if not day:
             return False
@@ -71,15 +75,16 @@ class AccountingSyncResetWizard(models.TransientModel):
         bindings = self._bindings()
         if not bindings:
             raise UserError(self.env._("No record matches."))
+        bindings.check_access("read")
         failures = []
         if self.policy == "void":
             failures = self._void_remote(bindings)
         if self.policy == "never":
-            bindings.write({"state": "skipped"})
+            bindings.sudo().write({"state": "skipped"})
         else:
-            bindings.unlink()
+            bindings.sudo().unlink()
         summary = dict(self._fields["policy"].selection)[self.policy]
-        connection.message_post(body=self.env._(
+        connection._log(self.env._(
             "%(user)s reset the sync state of %(count)s records: %(policy)s.%(failures)s",
             user=self.env.user.name, count=len(bindings), policy=summary,
             failures=(" " + self.env._("Could not remove remotely: %s", "; ".join(failures)))
