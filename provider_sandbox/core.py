@@ -197,6 +197,7 @@ class Response:
     drip: float = 0.0
     drip_bytes: int = 1
     chunked: bool = False
+    close: bool = False  # send nothing: close the connection without an answer
 
     def __post_init__(self):
         self.headers = dict(self.headers or {})
@@ -310,6 +311,8 @@ class Fault:
     chunked: bool = False
     location: str = None
     content_type: str = None
+    lose_answer: bool = False
+    close: bool = False
 
     def __post_init__(self):
         def check(ok, message):
@@ -353,9 +356,19 @@ class Fault:
               "retry_after must be None or a whole number of seconds >= 0")
         check(_is_number(self.delay) and 0 <= self.delay <= 600,
               "delay must be a number of seconds between 0 and 600")
+        check(isinstance(self.lose_answer, bool), "lose_answer must be true or false")
+        check(isinstance(self.close, bool), "close must be true or false")
+        check(not self.close or (self.status is None and self.body is None and not self.drip
+                                 and self.body_size is None and not self.chunked
+                                 and self.content_type is None),
+              "close sends no answer: it takes no status, body, drip, body_size, chunked or "
+              "content_type")
+        check(not self.lose_answer or self.status is not None or self.delay or self.close,
+              "lose_answer needs what happens to the answer: a status (it replaces the "
+              "answer), a delay (the answer comes that late) or close (no answer)")
         check(self.status is not None or self.delay or self.drip or self.body_size is not None
-              or self.chunked, "a fault needs a status, a delay, a drip, a body_size or "
-              "chunked")
+              or self.chunked or self.close, "a fault needs a status, a delay, a drip, a "
+              "body_size, chunked or close")
         try:
             json.dumps(self.body)
         except (TypeError, ValueError) as e:
@@ -405,12 +418,13 @@ class App:
 
     def add_fault(self, status=500, provider=None, path_contains="", method=None, times=1,
                   rate=None, retry_after=None, delay=0.0, body=None, drip=0.0, drip_bytes=1,
-                  body_size=None, chunked=False, location=None, content_type=None):
+                  body_size=None, chunked=False, location=None, content_type=None,
+                  lose_answer=False, close=False):
         self.provider_names(provider)
         with self.lock:
             fault = Fault(0, status, provider, path_contains, method, times, rate, retry_after,
                           delay, body, drip, drip_bytes, body_size, chunked, location,
-                          content_type)
+                          content_type, lose_answer, close)
             fault.id = next(self.fault_ids)
             self.faults.append(fault)
             return fault.id
@@ -467,6 +481,9 @@ class App:
                     provider.leave(request)
 
     def _respond(self, provider, route, others, kind, request):
+        """The answer to one request, faults applied. A fault's ``delay`` comes first — after
+        the work with ``lose_answer`` — and its status, or ``close``, stands in for the
+        answer: instead of the work, or with ``lose_answer`` once the work is done."""
         fault = None
         if provider:
             with self.lock:
@@ -476,21 +493,26 @@ class App:
                     fault.times -= 1
                     if not fault.times:
                         self.faults.remove(fault)
-            if fault and fault.delay:
+            if fault and fault.delay and not fault.lose_answer:
                 time.sleep(fault.delay)
         with self.lock:
-            if fault and fault.status:
+            if fault and (fault.status or fault.close) and not fault.lose_answer:
                 response = self._fault_response(provider, kind, fault)
             else:
                 response = self._run(provider, route, others, kind, request)
+                if fault and (fault.status or fault.close):  # the work is done, its answer lost
+                    response = self._fault_response(provider, kind, fault)
             if fault:
                 self._shape_response(response, fault)
             if provider:
                 provider.decorate(request, response)
                 self.call_log.append(dict(
                     provider=provider.name, method=request.method, path=request.path,
-                    status=response.status, time=now(), fault=bool(fault and fault.status),
-                    **request.loggable()))
+                    status=None if response.close else response.status, time=now(),
+                    fault=bool(fault and (fault.status or fault.close)),
+                    answer_lost=bool(fault and fault.lose_answer), **request.loggable()))
+        if fault and fault.delay and fault.lose_answer:
+            time.sleep(fault.delay)
         return response
 
     def _match(self, request):
@@ -530,6 +552,8 @@ class App:
 
     @staticmethod
     def _fault_response(provider, kind, fault):
+        if fault.close:
+            return Response(0, close=True)
         if fault.status in REDIRECTS:
             response = Response(fault.status, b"", {"Location": fault.location})
         elif fault.status == 200:
@@ -601,6 +625,9 @@ class _Handler(BaseHTTPRequestHandler):
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _handle
 
     def _send(self, response, close=False):
+        if response.close:  # no answer at all: the client sees the connection closed
+            self.close_connection = True
+            return
         self.send_response(response.status)
         for name, value in response.headers.items():
             self.send_header(name, value)

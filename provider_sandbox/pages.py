@@ -93,9 +93,13 @@ def index_page(base_url, providers, logins, config, controls, faults):
            "sections": sections, "logins": escape(", ".join(logins)),
            "config": _table(sorted(config.items())),
            "faults": _table([(f["id"], f["provider"] or "any", f["path_contains"],
-                              f["status"], f["times"] if f["rate"] is None else
+                              "close" if f["close"] else f["status"],
+                              "handled, answer lost" if f["lose_answer"] else
+                              "not handled" if f["status"] or f["close"] else "handled",
+                              f["times"] if f["rate"] is None else
                               "rate %s" % f["rate"]) for f in faults],
-                            ["Id", "Provider", "Path contains", "Status", "Times"])
+                            ["Id", "Provider", "Path contains", "Status", "Request",
+                             "Times"])
            if faults else "<p>None.</p>",
            "controls": _table(controls, ["Method", "Path", "What"])})
     return _page("Provider sandbox", body)

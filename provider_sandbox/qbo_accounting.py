@@ -39,6 +39,11 @@ SYSTEM_FIELDS = ("Id", "SyncToken", "MetaData", "domain", "sparse", "time", "sta
 COMPUTED_FIELDS = ("Balance", "BalanceWithJobs", "FullyQualifiedName", "TotalAmt", "HomeTotalAmt",
                    "HomeBalance", "RemainingCredit", "UnappliedAmt", "LinkedTxn")
 ITEM_TYPES = ("Service", "NonInventory", "Inventory", "Category", "Group")
+MAX_REF_NUMBER, MAX_PRIVATE_NOTE = 21, 4000  # DocNumber / PaymentRefNum, PrivateNote
+# Fields a query may not filter on (QBO: "QueryValidationError: property 'X' is not
+# queryable"): notes, payment reference numbers and lines anywhere, a Payment's DocNumber
+# (Finance.xsd: "Filter support not provided for Payment").
+NOT_QUERYABLE = {None: ("PrivateNote", "PaymentRefNum", "Line"), "Payment": ("DocNumber",)}
 
 MESSAGES = {
     "500": "Unsupported Operation",
@@ -49,6 +54,7 @@ MESSAGES = {
     "2040": "Invalid String",
     "2170": "Invalid Enumeration",
     "4000": "Error parsing query",
+    "4001": "Invalid query",
     "5010": "Stale Object Error",
     "6000": "A business validation error has occurred while processing your request",
     "6070": "Amount calculation incorrect",
@@ -588,6 +594,11 @@ class QBOAccounting:
                 raise query_error("unknown entity %s" % name) from None
             rows = list(books.records[entity].values())
         conditions = query["conditions"]
+        for field, _op, _value in conditions:
+            if field.split(".")[0].lower() in {f.lower() for f in NOT_QUERYABLE[None]
+                                               + NOT_QUERYABLE.get(entity, ())}:
+                raise QBOError("4001", "QueryValidationError: property '%s' is not queryable"
+                               % field)
         if entity in NAME_LISTS or entity in ("Account", "TaxCode", "TaxRate"):
             if not any(field.lower() == "active" for field, _op, _v in conditions):
                 conditions = conditions + [("Active", "=", True)]
@@ -954,11 +965,13 @@ class QBOAccounting:
         if rate <= 0:
             raise QBOError("2010", "Property Name:ExchangeRate must be positive", "ExchangeRate")
         record["ExchangeRate"] = out(rate)
-        if "DocNumber" in record:
-            record["DocNumber"] = str(record["DocNumber"])
-            if len(record["DocNumber"]) > 21:
-                raise QBOError("2010", "Property Name:DocNumber is longer than 21 characters",
-                               "DocNumber")
+        for field, limit in (("DocNumber", MAX_REF_NUMBER), ("PaymentRefNum", MAX_REF_NUMBER),
+                             ("PrivateNote", MAX_PRIVATE_NOTE)):
+            if field in record:
+                record[field] = str(record[field])
+                if len(record[field]) > limit:
+                    raise QBOError("2010", "Property Name:%s is longer than %d characters"
+                                   % (field, limit), field)
         return rate
 
     def lines(self, record):

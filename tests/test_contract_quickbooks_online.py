@@ -195,12 +195,13 @@ VENDOR_CREDIT = Document(key="k-vc", kind="vendor_credit", number="RBILL/2025/00
 CUSTOMER_PAYMENT = Payment(
     key="k-cp", kind="customer_payment", date=date(2025, 3, 10), party=Ref("58"),
     amount=D("540"), currency="EUR", account=Ref("35"), exchange_rate=D("1.09"),
-    reference="BNK1/2025/0004",
+    reference="INV/2025/0001", number="PBNK1/2025/00004",
     allocations=[Allocation(Ref("130"), "invoice", D("931.32")),
                  Allocation(Ref("131"), "credit_note", D("391.32"))])
 VENDOR_PAYMENT = Payment(
     key="k-vp", kind="vendor_payment", date=date(2025, 3, 11), party=Ref("59"),
     amount=D("46.01"), currency="USD", account=Ref("35"),
+    number="PSUPPLIER/BANK-EUR/2025/00012",  # longer than DocNumber's 21 characters
     allocations=[Allocation(Ref("140"), "bill", D("106.01")),
                  Allocation(Ref("141"), "vendor_credit", D("60"))])
 JOURNAL = JournalEntry(
@@ -258,7 +259,15 @@ def test_payloads_say_what_the_brief_asks():
     assert "CurrencyRef" not in qbo.build(CUSTOMER, create=False)
     payment = qbo.build(CUSTOMER_PAYMENT)
     assert [l["LinkedTxn"][0]["TxnType"] for l in payment["Line"]] == ["Invoice", "CreditMemo"]
+    assert payment["PaymentRefNum"] == "PBNK1/2025/00004"
+    assert payment["PrivateNote"] == "PBNK1/2025/00004: INV/2025/0001"
     bill_payment = qbo.build(VENDOR_PAYMENT)
+    short = qbo.short_number(VENDOR_PAYMENT.number)
+    assert bill_payment["DocNumber"] == short and len(short) == 21
+    assert short[4] == "~" and short[5:] == VENDOR_PAYMENT.number[-16:]
+    assert short == qbo.short_number(VENDOR_PAYMENT.number)  # deterministic
+    assert short != qbo.short_number("PCUSTOMER/BANK-EUR/2025/00012")  # same tail, differs
+    assert bill_payment["PrivateNote"] == VENDOR_PAYMENT.number  # the full number
     assert bill_payment["PayType"] == "Check"
     assert [l["LinkedTxn"][0]["TxnType"] for l in bill_payment["Line"]] == ["Bill",
                                                                           "VendorCredit"]
@@ -266,6 +275,21 @@ def test_payloads_say_what_the_brief_asks():
     assert len(journal["Line"]) == 2  # the zero line is left out
     assert journal["Line"][0]["JournalEntryLineDetail"]["Entity"] == {
         "Type": "Customer", "EntityRef": {"value": "58"}}
+
+
+def test_reference_numbers_fit_the_documented_length():
+    """Finance.xsd documents DocNumber's length ("ValidRange: QBO: max=21"); PaymentRefNum,
+    which it leaves undocumented, is held to the same 21 (Intuit's API reference)."""
+    text = (FOLDER / "Finance.xsd").read_text()
+    documented = re.search(r'name="DocNumber".*?ValidRange: QBO: max=(\d+)', text, re.S)
+    limit = int(documented.group(1))
+    assert limit == qbo.REF_NUMBER_MAX
+    long_number = Payment(**dict(vars(CUSTOMER_PAYMENT), number="P" * 40))
+    for record in RECORDS + [long_number]:
+        body = qbo.build(record, ENTITY_TYPES)
+        for field in ("DocNumber", "PaymentRefNum"):
+            assert len(body.get(field) or "") <= limit, (record.key, field)
+    assert qbo.build(long_number)["PrivateNote"].startswith("P" * 40)
 
 
 @pytest.mark.parametrize("mutate,complaint", [

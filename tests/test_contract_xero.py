@@ -107,12 +107,13 @@ VENDOR_CREDIT = Document(key="k-vc", kind="vendor_credit", number="RBILL/2025/00
 CUSTOMER_PAYMENT = Payment(
     key="k-cp", kind="customer_payment", date=date(2025, 3, 10), party=Ref(ACME),
     amount=D("648"), currency="EUR", account=Ref("090"), exchange_rate=D("0.86"),
-    reference="BNK1/2025/0004",
+    reference="INV/2025/0001", number="PBNK1/2025/00004",
     allocations=[Allocation(Ref(INV_ID), "invoice", D("1081.80")),
                  Allocation(Ref(CN_ID), "credit_note", D("433.80"))])
 VENDOR_PAYMENT = Payment(
     key="k-vp", kind="vendor_payment", date=date(2025, 3, 11), party=Ref(PAPER),
     amount=D("51"), currency="GBP", account=Ref("7d3c2b1a-0f9e-4d8c-b7a6-5f4e3d2c1b55"),
+    number="PBNK2/2025/00001", reference="x" * 300,
     allocations=[Allocation(Ref(INV_ID), "bill", D("51"))])
 JOURNAL = JournalEntry(
     key="k-j", kind="journal_entry", date=date(2025, 3, 31), number="MISC/2025/0001",
@@ -173,6 +174,10 @@ def test_payloads_say_what_the_brief_asks():
     assert payments[0]["Invoice"] == {"InvoiceID": INV_ID}
     assert payments[1]["CreditNote"] == {"CreditNoteID": CN_ID}
     assert payments[0]["Account"] == {"Code": "090"}
+    assert {p["Reference"] for p in payments} == {"PBNK1/2025/00004: INV/2025/0001"}
+    [vendor_payment] = xp.build(VENDOR_PAYMENT)
+    assert len(vendor_payment["Reference"]) == 255  # the number first, the memo cut
+    assert vendor_payment["Reference"].startswith("PBNK2/2025/00001: xxx")
     assert xp.build(VENDOR_PAYMENT)[0]["Account"] == {
         "AccountID": "7d3c2b1a-0f9e-4d8c-b7a6-5f4e3d2c1b55"}
     journal = xp.build(JOURNAL)

@@ -305,6 +305,60 @@ def test_faults(sb):
     assert post(sb.url + "/_sandbox/configure", json={"no_such": 1}).status_code == 400
 
 
+def test_faults_that_lose_the_answer_after_the_work(sb):
+    """``lose_answer``: the request takes full effect, then its answer is replaced by the
+    fault's status, comes ``delay`` seconds late (the client times out) or never comes
+    (``close``); ``close`` alone drops the connection before any work."""
+    qbo = qbo_connect(sb)
+    customers = "%s/qbo/v3/company/%s/customer" % (sb.url, REALM_1)
+
+    def create(name, timeout=10):
+        return requests.post(customers, params={"minorversion": 75, "requestid": name},
+                             headers=bearer(qbo), json={"DisplayName": name}, timeout=timeout)
+
+    def names():
+        return [c["DisplayName"] for c in sb.records("qbo", "Customer")]
+    sb.add_fault(status=502, provider="qbo", path_contains="/customer", method="POST",
+                 lose_answer=True, times=2)
+    assert create("Lost").status_code == 502 and names() == ["Lost"]
+    assert create("Lost").status_code == 502  # the replay's answer is lost too (times=2)
+    replayed = create("Lost")  # the requestid answers the first, real answer
+    assert replayed.status_code == 200 and replayed.json()["Customer"]["DisplayName"] == "Lost"
+    assert names() == ["Lost"]
+    [lost, _again, answered] = sb.calls(provider="qbo", path_contains="/customer")
+    assert (lost["status"], lost["fault"], lost["answer_lost"]) == (502, True, True)
+    assert (answered["fault"], answered["answer_lost"]) == (False, False)
+    sb.add_fault(status=None, provider="qbo", path_contains="/customer", delay=1.0,
+                 lose_answer=True)
+    with pytest.raises(requests.exceptions.Timeout):
+        create("Late", timeout=0.3)
+    assert names() == ["Lost", "Late"]  # written before the answer was due
+    sb.add_fault(status=None, provider="qbo", path_contains="/customer", close=True,
+                 lose_answer=True)
+    with pytest.raises(requests.exceptions.ConnectionError):
+        create("Dropped")
+    assert names() == ["Lost", "Late", "Dropped"]
+    sb.add_fault(status=None, provider="qbo", path_contains="/customer", close=True)
+    with pytest.raises(requests.exceptions.ConnectionError):
+        create("Never")
+    assert "Never" not in names()  # close alone: dropped before any work
+    # Over HTTP, at a rate, for one method: Xero's PUT answers 504 after the create.
+    xero = xero_connect(sb)
+    answer = post(sb.url + "/_sandbox/faults", json={
+        "status": 504, "provider": "xero", "path_contains": "Contacts", "method": "PUT",
+        "lose_answer": True, "rate": 1.0})
+    assert answer.status_code == 200
+    assert [f["lose_answer"] for f in get(sb.url + "/_sandbox/faults").json()] == [True]
+    for name in ("Acme", "Globex"):
+        put = requests.put(sb.url + "/xero/api.xro/2.0/Contacts", json={"Contacts": [
+            {"Name": name}]}, headers=bearer(xero, **{"xero-tenant-id": UK}), timeout=10)
+        assert put.status_code == 504
+    assert [c["Name"] for c in sb.records("xero", "Contacts")] == ["Acme", "Globex"]
+    for bad in ({"status": None, "lose_answer": True}, {"status": 500, "close": True},
+                {"lose_answer": "yes"}, {"status": None, "close": True, "body": "x"}):
+        assert post(sb.url + "/_sandbox/faults", json=bad).status_code == 400, bad
+
+
 def test_call_log_never_holds_secrets(sb):
     tokens = qbo_connect(sb)
     qbo_token(sb, grant_type="refresh_token", refresh_token=tokens["refresh_token"])

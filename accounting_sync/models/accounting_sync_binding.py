@@ -10,6 +10,11 @@ REMOTE_TYPES = [
 ]
 
 
+# Short names of the synced models in idempotency keys.
+MODEL_CODES = {"account.move": "m", "account.payment": "p", "res.partner": "c",
+               "product.product": "i"}
+
+
 class AccountingSyncBinding(models.Model):
     """The sync state of one Odoo record in one remote company."""
 
@@ -72,10 +77,15 @@ class AccountingSyncBinding(models.Model):
                 if k not in ("key", "remote_id", "remote_version", "find_existing")}
         return hashlib.sha256(repr(sorted(data.items())).encode()).hexdigest()
 
-    def _idempotency_key(self, payload_hash):
-        """Stable for this binding and payload version: a retry sends the same key."""
+    def _idempotency_key(self, payload_hash, generation=0):
+        """Stable for this record, connection, payload version and reset ``generation``
+        (accounting.sync.attempt) — never the binding's id, which a rolled-back run may hand
+        out again — so that a retry after a crash sends the same key."""
         self.ensure_one()
-        return "odoo-%s-%s-%s" % (self.env.cr.dbname[:12], self.id, payload_hash[:16])
+        return "odoo-%s-%s-%s%s-%s%s" % (
+            self.env.cr.dbname[:12], self.connection_id.id,
+            MODEL_CODES.get(self.res_model, self.res_model), self.res_id,
+            payload_hash[:16], "-g%d" % generation if generation else "")
 
     def _record(self):
         self.ensure_one()

@@ -22,7 +22,9 @@ from ..providers import (
 )
 from ..providers.base import utcnow
 from ..providers.documents import KINDS
-from .accounting_sync_engine import SALES_KINDS, positive_param, run_time_budget
+from .accounting_sync_engine import (
+    SALES_KINDS, positive_param, run_lease_seconds, run_time_budget,
+)
 
 _logger = logging.getLogger(__name__)
 
@@ -37,6 +39,8 @@ IDENTITY_FIELDS = ("provider", "company_id")
 REFRESH_MARGIN = timedelta(minutes=5)
 # How long a second worker waits for the one refreshing the same connection.
 REFRESH_LOCK_TIMEOUT_MS = 15000
+# How long a write from a sync run waits for the connection's row (see _write_outside).
+OUTSIDE_LOCK_TIMEOUT_MS = 2000
 TOKEN_FIELDS = ("access_token", "refresh_token", "access_token_expires_at",
                 "refresh_token_expires_at")
 STATE_HMAC_SCOPE = "accounting_sync.oauth_state"
@@ -459,8 +463,10 @@ class AccountingSyncConnection(models.Model):
     def _refresh_locked(self, stale_access_token, force_refresh):
         """Lock the row, re-read the tokens, and refresh unless someone else just did.
         Return ``(state, tokens, last_error)`` as this transaction leaves them."""
-        self.env.cr.execute("SELECT id FROM accounting_sync_connection WHERE id = %s FOR UPDATE",
-                            (self.id,), log_exceptions=False)
+        # NO KEY UPDATE: a run's own transaction holds KEY SHARE locks on this row (the rows
+        # it inserts refer to it); a FOR UPDATE would wait for that run to end.
+        self.env.cr.execute("SELECT id FROM accounting_sync_connection WHERE id = %s "
+                            "FOR NO KEY UPDATE", (self.id,), log_exceptions=False)
         self.invalidate_recordset()
         conn = self.sudo()
         tokens = conn._token_set()
@@ -828,10 +834,34 @@ class AccountingSyncConnection(models.Model):
                 "first, so that they are not mixed with this company's records.",
                 connection=self.name, remote=self.remote_company_name, count=stale))
 
-    def _schedule_sync(self, seconds=0):
-        """Run the scheduled sync of this connection in ``seconds``."""
+    def _write_outside(self, values):
+        """Write ``values`` on this connection in a transaction of its own, committed at once.
+
+        A sync run must not write its connection's row in its own transaction: a token
+        refresh commits that row from another transaction meanwhile, and the run's older
+        snapshot would then fail with a serialization error and lose its work."""
+        self.ensure_one()
+        for _attempt in range(5):
+            try:
+                with self.env.registry.cursor() as cr:
+                    cr.execute("SET LOCAL lock_timeout = %s", (OUTSIDE_LOCK_TIMEOUT_MS,))
+                    self.with_env(self.env(cr=cr, su=True)).write(values)
+                break
+            except psycopg2.errors.SerializationFailure:
+                continue  # another transaction wrote the row: again, with a new snapshot
+            except psycopg2.errors.LockNotAvailable:
+                self.sudo().write(values)  # our own transaction holds the row: write in it
+                break
+        self.invalidate_recordset(list(values))
+
+    def _schedule_sync(self, seconds=0, outside=False):
+        """Run the scheduled sync of this connection in ``seconds`` (``outside``: from a
+        sync run, see :meth:`_write_outside`)."""
         at = fields.Datetime.now() + timedelta(seconds=seconds)
-        self.sudo().next_sync_at = at
+        if outside:
+            self._write_outside({"next_sync_at": at})
+        else:
+            self.sudo().next_sync_at = at
         if not self.sudo().cron_id:
             self._ensure_cron()
         self.sudo().cron_id._trigger(at)
@@ -941,14 +971,23 @@ class AccountingSyncConnection(models.Model):
         """The run a committing sync works on: the one that paused after its time share,
         else a new one."""
         self.ensure_one()
-        paused = self.env["accounting.sync.run"].sudo().search([
+        Run = self.env["accounting.sync.run"].sudo()
+        now = fields.Datetime.now()
+        lease = now + timedelta(seconds=run_lease_seconds(self.env))
+        paused = Run.search([
             ("connection_id", "=", self.id), ("state", "=", "running"),
-            ("remaining", ">", 0)], order="id desc", limit=1)
+            "|", ("remaining", ">", 0), ("lease_until", "<=", now)], order="id desc", limit=1)
         if paused:
-            paused.write({"remaining": 0, "outcome": False})
+            abandoned = not paused.remaining
+            paused.write({"remaining": 0, "lease_until": lease, "outcome": self.env._(
+                "Taken over: the worker running it stopped before it ended.")
+                if abandoned else False})
+            if abandoned:
+                _logger.warning("Accounting sync: run %s of connection %s was abandoned by its "
+                                "worker; resuming it", paused.id, self.id)
             return paused
-        return self.env["accounting.sync.run"].sudo().create({
-            "connection_id": self.id, "trigger": trigger, "user_id": user.id})
+        return Run.create({"connection_id": self.id, "trigger": trigger, "user_id": user.id,
+                           "lease_until": lease})
 
     def action_sync_now(self):
         """Queue a sync of this connection for the cron worker; it reports back here."""
@@ -981,15 +1020,22 @@ class AccountingSyncConnection(models.Model):
         """Sync the due connection (each connection's job passes its id), never two runs of
         one connection at once across workers, each batch committed."""
         now = fields.Datetime.now()
-        # A run at work writes its counters after every batch; a paused one waits for us.
-        busy = self.env["accounting.sync.run"].search([
-            ("state", "=", "running"), ("remaining", "=", 0),
-            ("write_date", ">", now - timedelta(minutes=15))]).connection_id
+        # A run at work renews its lease after every batch; a paused one waits for us, and
+        # one whose worker died (its lease ran out) is taken over.
+        Run = self.env["accounting.sync.run"]
+        held = Run.search([("state", "=", "running"), ("remaining", "=", 0),
+                           ("lease_until", ">", now)])
+        abandoned = Run.search([("state", "=", "running"), ("remaining", "=", 0),
+                                ("lease_until", "<=", now)]).connection_id
         domain = [("state", "=", "connected"), ("sync_start_date", "!=", False),
-                  ("id", "not in", busy.ids),
-                  "|", ("next_sync_at", "=", False), ("next_sync_at", "<=", now)]
+                  ("id", "not in", held.connection_id.ids),
+                  "|", "|", ("next_sync_at", "=", False), ("next_sync_at", "<=", now),
+                  ("id", "in", abandoned.ids)]
         if connection_id:
             domain.append(("id", "=", connection_id))
+            # Held by a worker: if that worker dies, its lease runs out; be called then.
+            for run in held.filtered(lambda r: r.connection_id.id == connection_id):
+                run.connection_id.sudo().cron_id._trigger(run.lease_until)
         due = self.search(domain)
         for connection in due:
             if not connection._claim_for_sync():
@@ -1002,12 +1048,22 @@ class AccountingSyncConnection(models.Model):
             # Claim the connection (next_sync_at moved on) and show the run at once; the
             # engine then commits per batch.
             self.env.cr.commit()  # pylint: disable=invalid-commit
-            self.env["accounting.sync.engine"]._execute(run, commit=True,
-                                                        budget=run_time_budget(self.env))
+            try:
+                self.env["accounting.sync.engine"]._execute(run, commit=True,
+                                                            budget=run_time_budget(self.env))
+            except Exception:  # noqa: BLE001 - a lost transaction must not leave a run running
+                _logger.exception("Accounting sync: run %s of connection %s lost its "
+                                  "transaction", run.id, connection.id)
+                self.env.cr.rollback()  # pylint: disable=invalid-commit
+                run.sudo()._finish("interrupted", self.env._(
+                    "The run's database transaction was lost (a conflict with another "
+                    "worker, or a database error); what was committed stays, and the sync "
+                    "resumes shortly."))
+                connection._schedule_sync(seconds=10, outside=True)
             if run.state == "running" and run.remaining:
                 # Paused after its time share: due again at once, and Odoo calls this job
                 # again right away (ir.cron progress) instead of at the next interval.
-                connection.sudo().next_sync_at = fields.Datetime.now()
+                connection._write_outside({"next_sync_at": fields.Datetime.now()})
                 self.env["ir.cron"]._notify_progress(done=max(run._processed(), 1),
                                                      remaining=run.remaining)
             self.env.cr.commit()  # pylint: disable=invalid-commit

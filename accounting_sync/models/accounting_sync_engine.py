@@ -3,6 +3,7 @@
 Odoo records are turned into the provider-neutral records of ``providers.documents``;
 the connection's adapter turns those into API calls (batched, with idempotency keys).
 """
+import itertools
 import logging
 import time
 
@@ -35,10 +36,17 @@ MAX_ATTEMPTS = 5
 # A record edited in a transaction that began before the last send but committed after it
 # has an older write_date: look back this much, and let the payload hash tell.
 CHANGE_MARGIN = timedelta(minutes=10)
-# Kinds looked up in the remote company before creating only when a send of theirs is still
-# in flight (accounting.sync.attempt); contacts and products are always looked up, payments
-# have nothing to look them up by.
-LOOKUP_WHEN_IN_FLIGHT = doc.DOCUMENT_KINDS + doc.JOURNAL_KINDS
+# An unanswered send younger than this is made again as it was, under the same request keys
+# (the providers answer a repeated key with the first answer); an older one's records are
+# looked up in the remote company instead (a provider may forget old keys).
+REPLAY_WINDOW = timedelta(hours=1)
+# A throttled request is sent again within the run once the pacer / Retry-After allows (as
+# long as that wait is short and the run has time); a failing one (5xx, timeout) this many
+# times, ``accounting_sync.retry_backoff`` seconds apart, doubling; then the run ends and is
+# rescheduled. Neither counts as an attempt of the records sent.
+MAX_TRANSIENT_RETRIES = 4
+INLINE_WAIT_CRON = 60.0     # seconds
+INLINE_WAIT_REQUEST = 15.0  # seconds
 # Odoo calls a cron job that reports remaining work up to 10 times in a row, all within one
 # cron time limit: a run pauses after this share of it.
 CRON_CALLS_PER_LIMIT = 12
@@ -83,6 +91,14 @@ def run_time_budget(env):
     if limit < 0:
         limit = config.get("limit_time_real") or 0
     return min(max(limit / CRON_CALLS_PER_LIMIT, 5.0), 60.0) if limit > 0 else 60.0
+
+
+def run_lease_seconds(env):
+    """How long a run is held by its worker without news (a committed batch): its time
+    share, the longest a batch can take (a few requests and retries), and a margin. A run
+    whose lease ran out belongs to a worker that died, and is taken over."""
+    timeout = positive_param(env, "accounting_sync.timeout", 30.0)
+    return run_time_budget(env) + (MAX_TRANSIENT_RETRIES + 1) * timeout + 60
 
 
 def _dec(value, digits=2):
@@ -135,12 +151,12 @@ class AccountingSyncEngine(models.AbstractModel):
             run._finish("interrupted", self.env._(
                 "%(error)s The sync resumes in %(seconds)s seconds; nothing was lost.",
                 error=str(e), seconds=retry_after))
-            connection._schedule_sync(seconds=retry_after)
+            connection._schedule_sync(seconds=retry_after, outside=True)
             return run
         except (UserError, ProviderError) as e:
             message = e.args[0] if isinstance(e, UserError) else str(e)
             run._finish("failed", message)
-            connection.sudo().last_error = message
+            connection._write_outside({"last_error": message})
             return run
         except psycopg2.Error:
             raise  # the transaction is lost: the caller's to handle (cron, request retry)
@@ -438,7 +454,7 @@ class AccountingSyncEngine(models.AbstractModel):
             account=context.account_ref(bank_account), allocations=allocations,
             exchange_rate=context.exchange_rate(payment.currency_id, payment.amount,
                                                 payment.amount_company_currency_signed),
-            reference=payment.memo or payment.name,
+            number=payment.name, reference=payment.memo or None,
         )
 
     def _build_journal_entry(self, context, binding, move):
@@ -470,13 +486,20 @@ class _RunContext:
         self.engine = env["accounting.sync.engine"]
         self.batch_size = DEFAULT_BATCH.get(connection.provider, 30)
         self.deadline = time.monotonic() + budget if budget is not None else None
+        # A committing (cron) run may wait a little longer for a throttled provider than a
+        # run inside a user's request.
+        self.max_inline_wait = INLINE_WAIT_CRON if commit else INLINE_WAIT_REQUEST
+        self.backoff = positive_param(env, "accounting_sync.retry_backoff", 2.0)
         self._accounts = {}
         self._taxes = {}
         self._bindings = {}
 
     def commit(self):
-        """Commit each finished batch in the cron: what was sent is recorded at once."""
+        """Commit each finished batch in the cron: what was sent is recorded at once, and
+        the run's lease renewed."""
         if self.do_commit:
+            self.run.lease_until = self.env.cr.now() + timedelta(
+                seconds=run_lease_seconds(self.env))
             self.env.cr.commit()  # pylint: disable=invalid-commit
 
     def out_of_time(self):
@@ -575,86 +598,150 @@ class _RunContext:
     # -- one kind, in batches ----------------------------------------------------------------
 
     def process(self, kind, bindings):
+        """Send ``bindings`` of ``kind``: first the unanswered sends that can be made again
+        as they were (same records, same order: the same request keys), then the others in
+        batches; a record whose last send got no answer is looked up before it is created."""
+        if not bindings:
+            return
+        Attempt = self.env["accounting.sync.attempt"].sudo()
+        model = bindings[:1].res_model
+        chunks, frozen_members = [], set()
+        by_res_id = {b.res_id: b for b in bindings}
+        fresh_after = self.env.cr.now() - REPLAY_WINDOW
+        for send, started, members in Attempt._frozen_sends(self.connection, kind, model):
+            if started < fresh_after or not all(res_id in by_res_id for res_id, _h in members):
+                continue  # too old to rely on the provider's replay, or a member left
+            chunk = self.env["accounting.sync.binding"].browse(
+                [by_res_id[res_id].id for res_id, _h in members])
+            chunks.append((chunk, send, dict(members)))
+            frozen_members.update(res_id for res_id, _h in members)
+        rest = bindings.filtered(lambda b: b.res_id not in frozen_members)
+        chunks += [(rest[start:start + self.batch_size], None, None)
+                   for start in range(0, len(rest), self.batch_size)]
+        for done, (chunk, send, sent_hashes) in enumerate(chunks):
+            if self.out_of_time():
+                raise _Paused(sum(len(c) for c, _s, _h in chunks[done:]))
+            self._process_chunk(kind, model, chunk, send, sent_hashes)
+            self.commit()
+
+    def _process_chunk(self, kind, model, chunk, send, sent_hashes):
         Binding = self.env["accounting.sync.binding"]
         Attempt = self.env["accounting.sync.attempt"].sudo()
-        guarded = kind in LOOKUP_WHEN_IN_FLIGHT
-        for start in range(0, len(bindings), self.batch_size):
-            if self.out_of_time():
-                raise _Paused(len(bindings) - start)
-            chunk = bindings[start:start + self.batch_size]
-            to_send, sent_bindings, hashes = [], Binding, {}
-            # One recordset for the chunk, so that reading one record prefetches them all.
-            model = chunk[:1].res_model
-            records = self.env[model].browse(chunk.mapped("res_id")).exists()
-            by_id = {r.id: r for r in records}
-            self.preload(self._references(records))
-            in_flight = Attempt._in_flight(self.connection, model, [
-                b.res_id for b in chunk if not b.remote_id]) if guarded else set()
-            for binding in chunk:
-                foreign = by_id.get(binding.res_id) and self.engine._foreign_company(
-                    self.connection, by_id[binding.res_id])
-                if foreign:
-                    # Never through another company's connection, whoever asks.
-                    self._fail(binding, self.env._(
-                        "%(record)s belongs to %(company)s; %(connection)s syncs %(own)s only.",
-                        record=binding.record_name, company=foreign.name,
-                        connection=self.connection.name, own=self.connection.company_id.name))
-                    continue
-                try:
-                    record = self.engine._build(self, binding, by_id.get(binding.res_id))
-                except MappingError as e:
-                    self._fail(binding, str(e))
-                    continue
-                payload_hash = Binding._payload_hash(record)
-                if binding.state == "synced" and binding.payload_hash == payload_hash:
-                    binding.write({"last_synced_at": self.env.cr.now()})
-                    self.run._count(unchanged=1)
-                    continue
-                record.key = binding._idempotency_key(payload_hash)
-                record.remote_id = binding.remote_id or None
-                record.remote_version = binding.remote_version or None
-                if guarded:
-                    record.find_existing = binding.res_id in in_flight
-                hashes[binding.id] = payload_hash
-                to_send.append(record)
-                sent_bindings |= binding
-            if to_send:
-                send = Attempt._start(self.connection, sent_bindings) if guarded else False
-                results = self.connection._call_provider(
-                    lambda adapter, tokens, records=to_send: adapter.push(
+        to_send, sent_bindings, hashes = [], Binding, {}
+        # One recordset for the chunk, so that reading one record prefetches them all.
+        records = self.env[model].browse(chunk.mapped("res_id")).exists()
+        by_id = {r.id: r for r in records}
+        self.preload(self._references(records))
+        states = Attempt._states(self.connection, model, chunk.mapped("res_id"))
+        in_flight = {res_id for res_id, (flying, _g) in states.items() if flying}
+        for binding in chunk:
+            foreign = by_id.get(binding.res_id) and self.engine._foreign_company(
+                self.connection, by_id[binding.res_id])
+            if foreign:
+                # Never through another company's connection, whoever asks.
+                self._fail(binding, self.env._(
+                    "%(record)s belongs to %(company)s; %(connection)s syncs %(own)s only.",
+                    record=binding.record_name, company=foreign.name,
+                    connection=self.connection.name, own=self.connection.company_id.name))
+                continue
+            try:
+                record = self.engine._build(self, binding, by_id.get(binding.res_id))
+            except MappingError as e:
+                self._fail(binding, str(e))
+                continue
+            payload_hash = Binding._payload_hash(record)
+            if binding.state == "synced" and binding.payload_hash == payload_hash and \
+                    binding.res_id not in in_flight:
+                binding.write({"last_synced_at": self.env.cr.now()})
+                self.run._count(unchanged=1)
+                continue
+            record.key = binding._idempotency_key(
+                payload_hash, states.get(binding.res_id, (False, 0))[1])
+            record.remote_id = binding.remote_id or None
+            record.remote_version = binding.remote_version or None
+            hashes[binding.id] = payload_hash
+            to_send.append(record)
+            sent_bindings |= binding
+        if not to_send:
+            return
+        # The same send again only if it is made exactly as it was; else a new send, whose
+        # records that may have reached the provider unanswered are looked up first.
+        again = bool(send) and sent_bindings == chunk and all(
+            hashes[b.id] == sent_hashes.get(b.res_id) for b in chunk)
+        for binding, record in zip(sent_bindings, to_send):
+            if hasattr(record, "find_existing"):
+                record.find_existing = not again and binding.res_id in in_flight
+        if not again:
+            send = Attempt._start(self.connection, kind, sent_bindings, hashes)
+        results = self._push(to_send)
+        self.run._count(batches=1)
+        for binding, record, result in zip(sent_bindings, to_send, results):
+            self._apply(binding, record, result, hashes[binding.id],
+                        False if result.outcome_unknown else send)
+
+    def _push(self, records):
+        """``adapter.push(records)``; throttling and outages wait and send the same request
+        again (same records, same keys) instead of ending the run, within bounds."""
+        failures = 0
+        for _attempt in itertools.count():
+            try:
+                return self.connection._call_provider(
+                    lambda adapter, tokens: adapter.push(
                         tokens, self.connection.remote_company_id, records))
-                self.run._count(batches=1)
-                for binding, record, result in zip(sent_bindings, to_send, results):
-                    answered = not result.outcome_unknown
-                    self._apply(binding, record, result, hashes[binding.id],
-                                send if answered else False)
-            self.commit()
+            except RateLimitError as e:
+                # Throttled: wait as told (the pacer already closed for it), however often.
+                wait = e.retry_after
+                if wait > self.max_inline_wait:
+                    raise
+            except ProviderUnavailableError:
+                failures += 1
+                if failures > MAX_TRANSIENT_RETRIES:
+                    raise
+                wait = self.backoff * 2 ** (failures - 1)
+            if self.deadline is not None and time.monotonic() + wait > self.deadline + \
+                    self.max_inline_wait:
+                raise ProviderUnavailableError(self.env._(
+                    "%s keeps refusing or failing requests; the sync resumes later.",
+                    self.connection._provider_label()))
+            _logger.info("Accounting sync: %s busy or failing for connection %s; sending the "
+                         "same request again in %ss", self.connection._provider_label(),
+                         self.connection.id, wait)
+            time.sleep(wait)
+        return []  # not reached
 
     def _apply(self, binding, record, result, payload_hash, send=False):
         """Record the provider's answer for ``binding``; ``send`` is the id of the send it
-        answers (accounting.sync.attempt), when the answer is definite."""
-        values = {"attempts": binding.attempts + 1, "run_id": self.run.id,
-                  "remote_company_id": self.connection.remote_company_id}
+        answers (accounting.sync.attempt), when the answer is definite. Only a refusal of
+        the record counts as an attempt; an answer that never came (or could not be read)
+        leaves the record pending, to be found in the remote company by the next run."""
+        values = {"run_id": self.run.id, "remote_company_id": self.connection.remote_company_id}
         if send:
             values["answered_send"] = send
+        error = result.error
         if result.ok:
             created = not binding.remote_id
             values.update({
                 "state": "synced", "remote_id": result.remote_id,
-                "remote_version": result.remote_version,
+                "remote_version": result.remote_version, "attempts": 0,
                 "remote_number": result.remote_number or getattr(record, "number", None),
                 "payload_hash": payload_hash, "last_synced_at": self.env.cr.now(),
                 "last_error": False, "error_code": False, "request_id": False,
             })
             binding.write(values)
             self.run._count(created=1 if created else 0, updated=0 if created else 1)
-            return
-        error = result.error
-        values.update({"state": "failed", "last_error": str(error),
-                       "error_code": getattr(error, "code", None),
-                       "request_id": getattr(error, "request_id", None)})
-        binding.write(values)
-        self.run._count(failed=1)
+        elif result.outcome_unknown:
+            values.update({"state": "pending", "last_error": str(error),
+                           "error_code": getattr(error, "code", None),
+                           "request_id": getattr(error, "request_id", None)})
+            binding.write(values)
+            self.run._count(unanswered=1)
+        else:
+            values.update({"state": "failed", "last_error": str(error),
+                           "attempts": binding.attempts + 1,
+                           "error_code": getattr(error, "code", None),
+                           "request_id": getattr(error, "request_id", None)})
+            binding.write(values)
+            self.run._count(failed=1)
 
     def _fail(self, binding, message):
         binding.write({"state": "failed", "last_error": message, "error_code": "mapping",

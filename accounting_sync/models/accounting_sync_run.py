@@ -29,12 +29,19 @@ class AccountingSyncRun(models.Model):
     failed = fields.Integer(readonly=True)
     skipped = fields.Integer(readonly=True)
     voided = fields.Integer(readonly=True)
+    unanswered = fields.Integer(
+        readonly=True, help="Records whose answer never came (or could not be read): they "
+                            "stay pending and are looked up in the remote company next time.")
     batches = fields.Integer(string="Requests", readonly=True,
                              help="Write requests sent (each carries up to a batch of records)")
     remaining = fields.Integer(
         readonly=True, help="Records still to send when the run paused after its time share; "
                             "the scheduled job resumes it at once.")
     outcome = fields.Text(readonly=True)
+    lease_until = fields.Datetime(
+        readonly=True, copy=False,
+        help="The worker running it renews this after every batch; once it has passed, the "
+             "worker is gone and the next call of the job takes the run over.")
     binding_ids = fields.One2many("accounting.sync.binding", "run_id", readonly=True)
     failed_binding_ids = fields.One2many(
         "accounting.sync.binding", "run_id", domain=[("state", "=", "failed")],
@@ -49,7 +56,7 @@ class AccountingSyncRun(models.Model):
     def _processed(self):
         self.ensure_one()
         return self.created + self.updated + self.unchanged + self.failed + self.skipped \
-            + self.voided
+            + self.voided + self.unanswered
 
     def _count(self, **increments):
         """Add to the counters (kept in the database as the run goes)."""
@@ -59,8 +66,8 @@ class AccountingSyncRun(models.Model):
     def _finish(self, state=None, outcome=None):
         self.ensure_one()
         if not state:
-            state = "partial" if self.failed else "done"
-        self.write({"state": state, "end": fields.Datetime.now(),
+            state = "partial" if self.failed or self.unanswered else "done"
+        self.write({"state": state, "end": fields.Datetime.now(), "lease_until": False,
                     "outcome": outcome or self.outcome})
         if self.user_id and self.trigger in ("button", "records"):
             message = self.env._(

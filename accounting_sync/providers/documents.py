@@ -161,9 +161,14 @@ class Payment:
     account: Ref              # bank / deposit account
     allocations: list         # of Allocation
     exchange_rate: Decimal = None
-    reference: str = None
+    reference: str = None     # the memo
     remote_id: str = None
     remote_version: str = None
+    # Odoo's payment name, unique per company (e.g. "PBNK1/2026/00007"): written where the
+    # provider keeps a payment's reference (QBO PaymentRefNum / BillPayment DocNumber and
+    # PrivateNote, Xero Reference), so a look-up can recognise the payment as ours.
+    number: str = None
+    find_existing: bool = True   # as for Document
 
 
 @dataclass

@@ -4,16 +4,21 @@ plain words.
 
 Queries use QBO's query language (``SELECT * FROM Customer WHERE DisplayName IN ('a', 'b')``),
 paged by ``STARTPOSITION``/``MAXRESULTS`` (1000 rows a page) and with at most 30 values per
-``IN``; quotes in values are escaped with a backslash.
+``IN``; quotes in values are escaped with a backslash. They filter only on fields QBO lets a
+query filter on: payments by party and date (``CustomerRef`` / ``VendorRef`` and
+``TxnDate``, one query per batch: the batch's parties, its first to its last date), never
+by ``PaymentRefNum``, ``PrivateNote`` or lines, which QBO does not query (nor ``DocNumber``
+on a Payment): amounts, documents and our number are compared in memory.
 """
 import re
 from decimal import Decimal
 
 from .answers import WrongShape, flag, number, obj, objects, text
 from .documents import Chart, RemoteAccount, RemoteTax
-from .quickbooks_online_payloads import ENTITY, journal_total
+from .quickbooks_online_payloads import ENTITY, LINKED_TXN_TYPE, journal_total, short_number
 from .sync_rules import (
-    Candidate, chunks, choose_document, choose_party, choose_product, index,
+    Candidate, cents, chunks, choose_document, choose_party, choose_product, choose_payment,
+    index,
 )
 
 PAGE = 1000
@@ -45,6 +50,10 @@ def qbo_id(value, what="an Id"):
         raise WrongShape("%s is not a QuickBooks Online id" % what)
     return value
 
+
+# QBO refuses a payment applying more to a document than its open balance with a 6000
+# Business Validation Error (whose detail's wording varies): the payment may be there already.
+OVERPAID = "6000"
 
 # A voided QBO document keeps its DocNumber: re-creating the record under the same number
 # (after Reset Record Sync State, say) must ask for ``include=allowduplicatedocnum``.
@@ -254,6 +263,52 @@ class Lookups:
                 REUSE_VOIDED_NUMBER if not candidate and record.number in voided else None)
             decisions.append((candidate, message, code))
         return decisions
+
+    def payments(self, kind, records, taken=()):
+        """``(candidate, None, None)`` per record: the remote payment that is it (the rule in
+        :mod:`.sync_rules`), or no candidate to create it. ``taken``: remote ids that
+        records of this call already hold."""
+        entity = ENTITY[kind]
+        party_field = "CustomerRef" if kind == "customer_payment" else "VendorRef"
+        days = sorted({r.date.isoformat() for r in records})
+        when = ("TxnDate = %s" % quote(days[0]) if len(days) == 1 else
+                "TxnDate >= %s AND TxnDate <= %s" % (quote(days[0]), quote(days[-1])))
+        rows = []
+        for part in chunks(sorted({str(r.party.id) for r in records}), IN_SIZE):
+            who = ("%s = %s" % (party_field, quote(part[0])) if len(part) == 1 else
+                   "%s IN (%s)" % (party_field, ", ".join(map(quote, part))))
+            rows += self.rows(entity, "%s AND %s" % (who, when))
+        candidates = [_payment(row, kind) for row in _by_id(rows) if not is_voided(row)]
+        taken, decisions = set(taken), []
+        for record in records:
+            candidate = choose_payment(
+                short_number(record.number), str(record.party.id), record.date.isoformat(),
+                record.amount, [("%s:%s" % (LINKED_TXN_TYPE.get(a.document_kind),
+                                            a.document.id), a.amount)
+                                for a in record.allocations], candidates, taken)
+            if candidate:
+                taken.add(candidate.id)
+            decisions.append((candidate, None, None))
+        return decisions
+
+
+def _payment(row, kind):
+    """A Payment or BillPayment row as the payment rule sees it."""
+    allocations = []
+    for line in objects(row.get("Line"), "its lines"):
+        links = objects(line.get("LinkedTxn"), "a line's LinkedTxn")
+        if links:
+            allocations.append(("%s:%s" % (text(links[0].get("TxnType"), "a TxnType"),
+                                           text(links[0].get("TxnId"), "a TxnId")),
+                                cents(number(line.get("Amount"), "a line Amount", Decimal(0)))))
+    return Candidate(
+        id=qbo_id(row.get("Id")), version=text(row.get("SyncToken")),
+        party=_ref_value(row, "CustomerRef" if kind == "customer_payment" else "VendorRef"),
+        date=(text(row.get("TxnDate"), "a TxnDate") or "")[:10],
+        total=number(row.get("TotalAmt"), "a TotalAmt"),
+        number=text(row.get("PaymentRefNum" if kind == "customer_payment" else "DocNumber"),
+                    "its reference number"),
+        allocations=tuple(allocations))
 
 
 def _by_id(rows):

@@ -15,11 +15,16 @@ payload against the schema). Rules:
 * ``TxnTaxDetail.TotalTax`` is Odoo's ``amount_tax``, so the remote total is Odoo's to the
   cent; the reference goes to ``PrivateNote`` (the memo);
 * journal lines with a party carry ``Entity`` with its type (Customer/Vendor/Employee),
-  which the caller resolves (``entity_types``: remote party id → type).
+  which the caller resolves (``entity_types``: remote party id → type);
+* a payment's number (Odoo's payment name) goes to ``PaymentRefNum`` (Payment) or
+  ``DocNumber`` (BillPayment), both at most 21 characters: a longer number is shortened by
+  :func:`short_number` (the first 4 hex digits of its SHA-256, ``~``, its last 16
+  characters), and the full number, then the memo, go to ``PrivateNote`` (at most 4,000
+  characters).
 """
 from decimal import ROUND_HALF_UP, Decimal
 
-from .sync_rules import PayloadError, money, number
+from .sync_rules import PayloadError, digest, money, number, numbered
 
 ENTITY = {
     "customer": "Customer", "vendor": "Vendor", "product": "Item",
@@ -31,6 +36,8 @@ SALES_KINDS = ("invoice", "credit_note")
 LINKED_TXN_TYPE = {"invoice": "Invoice", "credit_note": "CreditMemo", "bill": "Bill",
                    "vendor_credit": "VendorCredit"}
 UNIT_PRICE_PLACES = 7
+REF_NUMBER_MAX = 21       # PaymentRefNum, DocNumber
+PRIVATE_NOTE_MAX = 4000
 
 
 def ref(reference):
@@ -141,20 +148,31 @@ def _linked_line(allocation):
             "LinkedTxn": [{"TxnId": str(allocation.document.id), "TxnType": txn_type}]}
 
 
+def short_number(value):
+    """A number as QBO's 21-character PaymentRefNum / DocNumber: unchanged when it fits, else
+    the first 4 hex digits of its SHA-256, ``~`` and its last 16 characters — the same
+    number always gives the same text, and two numbers ending alike still differ."""
+    if not value or len(value) <= REF_NUMBER_MAX:
+        return value or None
+    return "%s~%s" % (digest([value], 4), value[-(REF_NUMBER_MAX - 5):])
+
+
 def payment_payload(payment):
     """Payment (customer) or BillPayment (vendor, paid by check from a bank account)."""
+    note = numbered(payment.number, payment.reference)
     body = {
         "TxnDate": payment.date.isoformat(),
         "TotalAmt": money(payment.amount),
-        "PrivateNote": payment.reference,
+        "PrivateNote": note[:PRIVATE_NOTE_MAX] if note else None,
         "Line": [_linked_line(a) for a in payment.allocations],
     }
     body.update(_currency(payment))
     if payment.kind == "customer_payment":
         body.update({"CustomerRef": ref(payment.party), "DepositToAccountRef": ref(payment.account),
-                     "PaymentRefNum": (payment.reference or "")[:21]})
+                     "PaymentRefNum": short_number(payment.number)})
     else:
         body.update({"VendorRef": ref(payment.party), "PayType": "Check",
+                     "DocNumber": short_number(payment.number),
                      "CheckPayment": {"BankAccountRef": ref(payment.account)}})
     return _compact(body)
 

@@ -4,10 +4,16 @@ void and deactivate), through python-quickbooks' client.
 Rules:
 
 * **Batches**: ``POST /batch`` with at most 30 items; each batch carries a ``requestid`` (≤ 36
-  characters, a sha256 of its records' keys and operations) and each item a ``bId`` (its
-  index, ≤ 10 characters), so QBO answers a replayed batch with its first response. Single
-  writes carry a ``requestid`` of ≤ 50 characters. Items fail one by one: one bad record
-  never stops the others.
+  characters) and each item a ``bId`` (its position in the batch, ≤ 10 characters), so QBO
+  answers a replayed batch with its first response. Single writes (a lone record, a void, a
+  deactivation) carry a ``requestid`` of ≤ 50 characters. Items fail one by one: one bad
+  record never stops the others.
+* **Request keys are deterministic** (the rule in :mod:`.sync_rules`, "Exactly once"): a
+  ``requestid`` is the sha256 of the operation and, for each record in the order given, its
+  ``key``, remote id and the SyncToken the write carries (the record's ``remote_version``,
+  else the one just read; none on a create); a void or deactivation of the remote id, its
+  operation and that SyncToken. No uuid, no clock: ``push()`` called again with the same
+  records sends the same batches with the same ``requestid`` and ``bId`` values.
 * **Before creating** (a retry after a crash may group records differently, so the
   ``requestid`` alone is not enough), existing records are looked up and linked under the
   rules of :mod:`.sync_rules`: customers and vendors by DisplayName and e-mail — QBO keeps
@@ -18,8 +24,12 @@ Rules:
   only when ``find_existing`` says a send of theirs may have gone unanswered. A 6140
   (duplicate number) answer triggers the same look-up; a second document with the same
   number is never created — except over a *voided* one, which keeps its number in QBO: that
-  create is sent alone with ``include=allowduplicatedocnum``. Payments have no
-  natural key: the batch ``requestid`` is their guard, so a retry must resend the same list.
+  create is sent alone with ``include=allowduplicatedocnum``. Payments and bill payments
+  whose send may have gone unanswered (``find_existing``) are looked up by party and date
+  (one query per batch) and linked under the payment rule; a payment QBO refuses with a
+  6000 (it applies more to a document than its open balance: the document may be paid by
+  this very payment already) is looked up then, linked when it is the same payment, else
+  fails with QBO's refusal in plain words and a note that no payment there matched.
 * **Updates** are sparse and carry the record's SyncToken (read first when unknown); a 5010
   (stale object) re-reads the entity and retries once with the fresh SyncToken. The new
   SyncToken is returned as ``remote_version``.
@@ -40,10 +50,12 @@ import json
 
 from . import quickbooks_online_payloads as payloads
 from .answers import WrongShape, clean, kind_of, obj, reading, text
-from .documents import DOCUMENT_KINDS, JOURNAL_KINDS, NO_ANSWER, PARTY_KINDS, WriteResult
+from .documents import (
+    DOCUMENT_KINDS, JOURNAL_KINDS, NO_ANSWER, PARTY_KINDS, PAYMENT_KINDS, WriteResult,
+)
 from .errors import AuthorizationError, ProviderError, ProviderResponseError
 from .quickbooks_online_lookups import (
-    LABEL, NOUN, QBO_ID, REUSE_VOIDED_NUMBER, Lookups, plain_message, qbo_id,
+    LABEL, NOUN, OVERPAID, QBO_ID, REUSE_VOIDED_NUMBER, Lookups, plain_message, qbo_id,
 )
 from .sync_rules import (
     PayloadError, UsageError, chunks, claim, digest, failed, for_record, record_label,
@@ -149,6 +161,8 @@ class QboWriter:
                                 key=lambda o: o[0])
             for chunk in chunks(operations, BATCH_SIZE):
                 self._send_batch(kind, records, chunk, results)
+            if kind in PAYMENT_KINDS:
+                self._link_overpaid(kind, records, creates, results)
         return results
 
     def _link_existing(self, kind, records, creates, results):
@@ -163,10 +177,10 @@ class QboWriter:
         elif kind in DOCUMENT_KINDS + JOURNAL_KINDS:
             find = self.lookups.documents
         else:
-            return creates, []
-        if find == self.lookups.documents:
-            # Only documents a send of which may have gone unanswered: the others were never
-            # sent, and QBO's own 6140 guards their numbers.
+            find = self.lookups.payments
+        if find in (self.lookups.documents, self.lookups.payments):
+            # Only records a send of which may have gone unanswered: the others were never
+            # sent (QBO's own 6140 guards documents' numbers, its 6000 overpaid documents).
             unknown = [(i, body) for i, body in creates if records[i].find_existing]
             remaining = [(i, body) for i, body in creates if not records[i].find_existing]
             creates = unknown
@@ -191,7 +205,8 @@ class QboWriter:
         try:
             data = self.call("POST", entity.lower(), body,
                              params={"include": "allowduplicatedocnum"},
-                             request_id=digest(["create", record.key], 50))
+                             request_id=digest([_keyed("create_over_voided", record, body)],
+                                               50))
         except RecordFault as fault:
             return self._failure(kind, record, fault)
         return self._written(record.key, data.get(entity),
@@ -224,7 +239,7 @@ class QboWriter:
                                         records[index], op, body)
             return
         entity = payloads.ENTITY[kind]
-        request_id = digest(["batch"] + ["%s:%s" % (op, records[i].key) for i, op, _b in chunk],
+        request_id = digest(["batch"] + [_keyed(op, records[i], body) for i, op, body in chunk],
                             36)
         body = payloads.batch_body(entity, [(op, b) for _i, op, b in chunk])
         try:
@@ -271,10 +286,33 @@ class QboWriter:
         entity = payloads.ENTITY[kind]
         try:
             data = self.call("POST", entity.lower(), body,
-                             request_id=digest([op, record.key, body.get("SyncToken", "")], 50))
+                             request_id=digest([_keyed(op, record, body)], 50))
         except RecordFault as fault:
             return self._after_fault(kind, record, op, body, fault)
         return self._written(record.key, data.get(entity))
+
+    def _link_overpaid(self, kind, records, creates, results):
+        """New payments QBO refused as applying more to a document than its open balance:
+        link the payment already there when it is this one, else keep the refusal and say
+        that none matched."""
+        refused = [i for i, _body in creates
+                   if not results[i].ok and getattr(results[i].error, "code", None) == OVERPAID]
+        if not refused:
+            return
+        taken = {r.remote_id for r in results if r and r.ok and r.remote_id}
+        decisions = self.lookups.payments(kind, [records[i] for i in refused], taken)
+        for index, (candidate, _message, _code) in zip(refused, decisions):
+            key = records[index].key
+            if candidate:
+                results[index] = claim(taken, key, candidate, self.adapter.label)
+                results[index].note = ("%s refused it as paying a document already paid: the "
+                                       "same payment was there already, and is linked."
+                                       % LABEL)
+            else:
+                results[index] = failed(key, "%s No payment there has this one's party, date, "
+                                        "amount and documents, so none was linked: if another "
+                                        "payment paid the document there, void one of the "
+                                        "two." % results[index].error.message, OVERPAID)
 
     def _after_fault(self, kind, record, op, body, error):
         """What to do when QBO refused one record's create or update."""
@@ -296,8 +334,9 @@ class QboWriter:
         try:
             token = text(self.read_entity(entity, record.remote_id).get("SyncToken"),
                          "its SyncToken")
-            data = self.call("POST", entity.lower(), payloads.sparse(body, record.remote_id, token),
-                             request_id=digest(["update", record.key, token], 50))
+            body = payloads.sparse(body, record.remote_id, token)
+            data = self.call("POST", entity.lower(), body,
+                             request_id=digest([_keyed("update", record, body)], 50))
         except RecordFault as fault:
             return self._failure(kind, record, fault)
         return self._written(record.key, data.get(entity))
@@ -316,8 +355,9 @@ class QboWriter:
                            remote_id=qbo_id(entity_json.get("Id"), "the record's Id"),
                            remote_version=text(entity_json.get("SyncToken"),
                                                "the record's SyncToken"),
-                           remote_number=text(entity_json.get("DocNumber"),
-                                              "the record's DocNumber"), note=note)
+                           remote_number=text(entity_json.get("DocNumber")
+                                              or entity_json.get("PaymentRefNum"),
+                                              "the record's number"), note=note)
 
     # -- void and deactivate ---------------------------------------------------------------------
 
@@ -369,3 +409,9 @@ class QboWriter:
         result = self._written(key, data.get(entity))
         result.remote_id = key
         return result
+
+
+def _keyed(op, record, body):
+    """What a write's ``requestid`` is made of for one record: the operation, the record's key
+    and remote id, and the SyncToken the write carries."""
+    return "%s:%s:%s:%s" % (op, record.key, record.remote_id or "", body.get("SyncToken", ""))

@@ -2,10 +2,18 @@
 record is linked instead of creating a new one.
 
 Exactly once
-    Every write carries an idempotency key derived from the ``key`` of the records it holds
-    (:func:`digest`), so a retry of the same call is answered with the first result. A retry
-    after a crash may group records differently, so before creating anything the writers also
-    look for it in the remote company:
+    Every write carries an idempotency key (QBO ``requestid``, Xero ``Idempotency-Key``) that
+    is a digest (:func:`digest`) of what the caller passed in and nothing else: the
+    operation, the kind and, for each record, its ``key``, remote id and remote version, in
+    the order given (a QBO batch item's ``bId`` is its position in the batch). Nothing random
+    or clock-based goes into a key, so calling ``push()``, ``void()`` or ``deactivate()``
+    again with the same records sends the same keys, and the provider answers the first
+    result again instead of writing twice. A follow-up a writer decides on after reading the
+    remote company (the retry after a QBO 5010 with the fresh SyncToken, a create over a
+    voided number, the missing part of a Xero payment) is keyed by the record and what was
+    read, so it too repeats only over the same remote state. A retry after a crash may group
+    records differently, so before creating anything the writers also look for it in the
+    remote company:
 
 Parties (the name-clash rule, :func:`choose_party`)
     * same name (case-insensitive) and the same e-mail, or one side has no e-mail → link;
@@ -23,8 +31,24 @@ Documents (:func:`choose_document`)
     link. The same number on another party or another total → fail (never a second document
     with that number) when the provider keeps numbers unique, else create.
 
+Payments (:func:`choose_payment`)
+    Looked up when ``find_existing`` says a send may have gone unanswered, and again when the
+    provider refuses a create because a document it pays is paid already (QBO 6000, Xero
+    "… exceeds the amount outstanding …"). A remote payment is this one when its party, its
+    date, its amount (to the cent) and the documents it pays with the amount applied to each
+    (to the cent) all agree. Among those, one whose reference field carries our number (QBO
+    PaymentRefNum or BillPayment DocNumber, Xero Reference: :func:`carries_number`) is
+    certain and taken first, then one with no reference at all; one whose reference holds
+    anything else is another payment (an equal one of the same day, or one entered by hand
+    under its own reference) and is never linked: linking it could bind two Odoo payments
+    to one remote payment. No match → created; after the "already paid" refusal it cannot
+    be, so it fails with the refusal in plain words. Xero keeps one payment per allocation:
+    there the rule is applied allocation by allocation (see :mod:`.xero_sync`).
+
 Within one call a remote record is linked to one record at most: a second record matching the
-same remote record fails (the Odoo side keeps one binding per remote record).
+same remote record fails (the Odoo side keeps one binding per remote record) — except a
+payment, which then takes the next remote payment that agrees, or is created (two equal
+payments of one day are two payments).
 """
 import hashlib
 from dataclasses import dataclass
@@ -58,6 +82,8 @@ class Candidate:
     total: Decimal = None      # documents: the remote total
     version: str = None
     number: str = None
+    date: str = None           # payments: ISO date
+    allocations: tuple = ()    # payments: (remote document, amount) pairs
 
 
 def money(value):
@@ -84,6 +110,26 @@ def digest(parts, length):
     """An idempotency key: sha256 of the joined parts, hex, at most ``length`` chars."""
     text = "\x1f".join(str(p) for p in parts)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:length]
+
+
+def numbered(number, text):
+    """A free-text field that starts with our number: ``"PBNK1/2026/00007: memo"`` (the
+    number alone without a memo or when the memo is the number; the memo alone without a
+    number)."""
+    if not number:
+        return text or None
+    if text and text != number:
+        return "%s: %s" % (number, text)
+    return number
+
+
+def carries_number(value, number):
+    """Whether a remote reference field holds our ``number``, alone or as :func:`numbered`
+    wrote it."""
+    if not value or not number:
+        return False
+    value = value.strip()
+    return value == number or value.startswith(number + ": ")
 
 
 def chunks(items, size):
@@ -212,6 +258,20 @@ def choose_document(provider, noun, record_number, party_id, total, existing, un
         "the Odoo document or void the remote one, then sync again."
         % {"provider": provider, "noun": noun, "number": record_number, "id": other.id,
            "theirs": cents(other.total), "ours": total})
+
+
+def choose_payment(number, party_id, day, amount, allocations, candidates, taken=()):
+    """The remote payment that is this one (see the module docstring), else None to create
+    it. ``number``: our number as the provider's reference field holds it; ``day``: an ISO
+    date; ``allocations``: (remote document, amount) pairs, the documents named as the
+    candidates name theirs; ``taken``: remote ids already linked or written in this call."""
+    wanted = sorted((str(document), cents(value)) for document, value in allocations)
+    agree = [c for c in candidates
+             if c.id not in taken and c.party == party_id and c.date == day
+             and cents(c.total) == cents(amount)
+             and sorted((str(d), cents(v)) for d, v in c.allocations) == wanted]
+    ours = [c for c in agree if carries_number(c.number, number)]
+    return (ours or [c for c in agree if not (c.number or "").strip()] or [None])[0]
 
 
 def claim(claimed, key, candidate, provider):

@@ -2,8 +2,11 @@
 and Xero's answers turned into plain words.
 
 Look-ups use Xero's ``where`` filter (``Name=="Acme" OR EmailAddress=="ap@acme.test"``), at
-most 50 values a request; ``"`` in values is escaped with a backslash. Xero dates
-(``/Date(1573755038314+0000)/``) become ISO strings for ``remote_version``.
+most 50 values a request; ``"`` in values is escaped with a backslash. Payments are found by
+the documents they pay (``Status=="AUTHORISED" AND (Invoice.InvoiceID==Guid("…") OR
+CreditNote.CreditNoteID==Guid("…") …)``, fields Xero optimises for payments), page by page
+(100 a page). Xero dates (``/Date(1573755038314+0000)/``) become ISO strings for
+``remote_version``.
 """
 import re
 from contextlib import contextmanager
@@ -14,12 +17,17 @@ from .answers import WrongShape, clean, flag, join, number, obj, objects, pick, 
 from .errors import ProviderError
 from .documents import Chart, RemoteAccount, RemoteTax
 from .sync_rules import (
-    Candidate, chunks, choose_document, choose_party, choose_product, first, index,
+    Candidate, cents, chunks, choose_document, choose_party, choose_product, choose_payment,
+    first, index,
 )
 from .xero_payloads import DOCUMENT_TYPES, SALES_TYPES, item_code, journal_total, narration
 
 LABEL = "Xero"
 WHERE_SIZE = 50
+PAGE_SIZE = 100  # what Xero answers a page with when no pageSize is given
+# What Xero says when a payment would pay a document more than it still owes (paid already):
+# "Payment amount exceeds the amount outstanding on this document".
+OVERPAID = "exceeds the amount outstanding"
 GONE = ("DELETED", "VOIDED")
 MS_DATE = re.compile(r"/Date\((-?[0-9]{1,15})")
 UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
@@ -243,6 +251,63 @@ class Lookups:
                 existing.get(texts[id(record)], []), unique_number=True)
             decisions.append((candidate, message, "duplicate_number" if message else None))
         return decisions
+
+    def payments(self, records, taken=()):
+        """Per record, per allocation, the Xero payment that is it (the payment rule of
+        :mod:`.sync_rules`, applied allocation by allocation: Xero keeps one payment per
+        document paid) or None. ``taken``: payment ids that records of this call already
+        hold; a payment is given to one allocation at most."""
+        documents = sorted({_document(a) for r in records for a in r.allocations} - {None})
+        rows = []
+        for part in chunks(documents, WHERE_SIZE):
+            where = 'Status=="AUTHORISED" AND (%s)' % " OR ".join(
+                '%s==Guid("%s")' % pair for pair in part)
+            page = 1
+            while True:
+                found = objects(self.writer.call(self.api.get_payments, where=where,
+                                                 page=page).get("Payments"), "its Payments")
+                rows += found
+                if len(found) < PAGE_SIZE:
+                    break
+                page += 1
+        candidates = [_payment(row) for row in _by_id(rows, "PaymentID")
+                      if row.get("Status") not in GONE]
+        taken, decisions = set(taken), []
+        for record in records:
+            found = []
+            for allocation in record.allocations:
+                document = _document(allocation)
+                candidate = document and choose_payment(
+                    record.number, str(record.party.id).lower(), record.date.isoformat(),
+                    allocation.amount, [(document[1], allocation.amount)], candidates, taken)
+                if candidate:
+                    taken.add(candidate.id)
+                found.append(candidate or None)
+            decisions.append(found)
+        return decisions
+
+
+def _document(allocation):
+    """(where field, lower-case id) of the document an allocation pays, None when its id is
+    no Xero id (no payment of it can exist)."""
+    field_name = ("CreditNote.CreditNoteID" if allocation.document_kind in (
+        "credit_note", "vendor_credit") else "Invoice.InvoiceID")
+    document_id = str(allocation.document.id)
+    return (field_name, document_id.lower()) if UUID.fullmatch(document_id) else None
+
+
+def _payment(row):
+    """A Xero payment as the payment rule sees it: one document, its amount."""
+    paid = obj(row.get("Invoice") or row.get("CreditNote") or {}, "the document it pays")
+    document = text(paid.get("InvoiceID") or paid.get("CreditNoteID"), "its document's id")
+    contact = text(obj(paid.get("Contact") or {}, "a Contact").get("ContactID"), "a ContactID")
+    amount = number(row.get("Amount"), "an Amount")
+    return Candidate(id=xero_id(row.get("PaymentID"), "a PaymentID"),
+                     party=contact.lower() if contact else None,
+                     date=(xero_time(row.get("Date")) or "")[:10], total=amount,
+                     number=text(row.get("Reference"), "a Reference"),
+                     allocations=(((document or "").lower(), cents(amount)),),
+                     version=xero_time(row.get("UpdatedDateUTC")))
 
 
 def _by_id(rows, id_field):

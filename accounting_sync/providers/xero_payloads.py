@@ -17,7 +17,10 @@ validates every payload, unknown keys refused). Rules:
   carry no ItemCode: ``Line.item`` holds the ItemID, which Xero does not take on a line;
 * Xero's ``CurrencyRate`` is units of document currency per unit of base currency: the
   inverse of ``exchange_rate``, to 6 decimals;
-* a payment becomes one Xero Payment per allocation (an invoice or a credit note);
+* a payment becomes one Xero Payment per allocation (an invoice or a credit note), each
+  with the payment's number then its memo as ``Reference`` (``"PBNK1/2026/00007: memo"``,
+  cut to 255 characters: Xero documents no length for it, 255 is its limit for document
+  references);
 * a journal entry becomes a POSTED ManualJournal whose Narration starts with the entry's
   number (the look-up key); debits are positive, credits negative, TaxType NONE unless
   given. Xero journal lines have no contact, so ``JournalLine.party`` is not sent.
@@ -25,9 +28,9 @@ validates every payload, unknown keys refused). Rules:
 import re
 from decimal import ROUND_HALF_UP, Decimal
 
-from .sync_rules import PayloadError, money, number
+from .sync_rules import PayloadError, money, number, numbered
 
-CODE_MAX, NAME_MAX = 30, 50
+CODE_MAX, NAME_MAX, REFERENCE_MAX = 30, 50, 255
 UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 # kind -> (endpoint collection, Xero Type, number field, id field)
 DOCUMENT_TYPES = {
@@ -163,6 +166,7 @@ def header_payload(doc, remote_id):
 def payment_payloads(payment):
     """One Xero Payment per allocation."""
     result = []
+    reference = numbered(payment.number, payment.reference)
     for allocation in payment.allocations:
         if allocation.document_kind in ("invoice", "bill"):
             target = {"Invoice": {"InvoiceID": str(allocation.document.id)}}
@@ -173,7 +177,7 @@ def payment_payloads(payment):
         account_id = str(payment.account.id)
         body = dict(target, Account={"AccountID" if is_uuid(account_id) else "Code": account_id})
         body.update({"Amount": money(allocation.amount), "Date": payment.date.isoformat(),
-                     "Reference": payment.reference,
+                     "Reference": reference[:REFERENCE_MAX] if reference else None,
                      "CurrencyRate": currency_rate(payment.exchange_rate)})
         result.append(_compact(body))
     return result
@@ -181,9 +185,7 @@ def payment_payloads(payment):
 
 def narration(entry):
     """The ManualJournal narration: the entry's number, then its own narration."""
-    if entry.narration and entry.narration != entry.number:
-        return "%s: %s" % (entry.number, entry.narration)
-    return entry.number
+    return numbered(entry.number, entry.narration)
 
 
 def journal_total(entry):

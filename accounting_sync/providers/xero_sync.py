@@ -5,9 +5,15 @@ Rules:
 
 * **Requests**: creates are ``PUT`` (``create_*``), updates ``POST`` (``update_or_create_*``),
   each with at most 50 elements, ``summarizeErrors=false`` (a bad element never stops the
-  others) and an ``Idempotency-Key`` (sha256 of the operation, kind and records' keys) so a
-  replayed request answers the first result. Amounts go with ``unitdp=4``. The SDK is called
-  with ``_preload_content=False`` and Xero's JSON is read as sent.
+  others) and an ``Idempotency-Key`` so a replayed request answers the first result. Amounts
+  go with ``unitdp=4``. The SDK is called with ``_preload_content=False`` and Xero's JSON is
+  read as sent.
+* **Keys are deterministic** (the rule in :mod:`.sync_rules`, "Exactly once"): an
+  ``Idempotency-Key`` is the sha256 of the operation, the kind and, for each record in the
+  order given, its ``key``, remote id and remote version (and, for the missing part of a
+  payment, the positions of the allocations sent); a payment delete, a void or an archive
+  of the remote id (and version) it acts on. No uuid, no clock: ``push()`` called again with
+  the same records sends the same requests with the same keys.
 * **Before creating**, existing records are looked up and linked (:mod:`.xero_lookups`,
   :mod:`.sync_rules`): contacts by Name and EmailAddress, items by Code then Name; invoices
   and bills by InvoiceNumber, credit notes by CreditNoteNumber, manual journals by
@@ -23,8 +29,18 @@ Rules:
   the new document or payments, the old ones are already gone: the message says to correct
   the record and reset its sync state.
 * **Payments**: one Xero payment per allocation, all in the same request; the result's
-  ``remote_id`` is their ids, comma-joined. When some of a record's payments fail, the ones
-  written are deleted again and the record fails, so a payment is all or nothing.
+  ``remote_id`` is their ids, comma-joined in allocation order. When some of a record's
+  payments fail, the ones written are deleted again and the record fails, so a payment is
+  all or nothing. A payment whose send may have gone unanswered (``find_existing``) is
+  looked up first by the documents it pays (one query per 50 documents) and the payment
+  rule of :mod:`.sync_rules` is applied to each allocation: every allocation found → the
+  set is linked; none → created; some (a set left half-made, e.g. by a crash before the
+  all-or-nothing clean-up) → the ones found are linked and only the missing ones created —
+  and if Xero refuses those, the found ones that carry our number are deleted too, so that
+  nothing of it is left. A payment Xero refuses because a document is paid already ("…
+  exceeds the amount outstanding …") is looked up then under the same rule: all found →
+  linked; some → the rest created; none → it fails with Xero's refusal and a note that no
+  payment there matched.
 * **Void**: an AUTHORISED document → ``VOIDED``, DRAFT/SUBMITTED → ``DELETED``, already voided or
   deleted → done; a payment → ``POST /Payments/{id}`` ``{"Status":"DELETED"}``; a manual
   journal → ``VOIDED`` (a draft one ``DELETED``). **Deactivate**: a contact is ARCHIVED, an
@@ -42,12 +58,12 @@ from .answers import kind_of, obj, objects, reading, text
 from .documents import DOCUMENT_KINDS, NO_ANSWER, PARTY_KINDS, PAYMENT_KINDS, WriteResult
 from .errors import ProviderError, ProviderResponseError
 from .sync_rules import (
-    PayloadError, UsageError, cents, claim, digest, failed, for_record, record_label,
-    single_kind, unreadable,
+    Candidate, PayloadError, UsageError, carries_number, cents, claim, digest, failed,
+    for_record, record_label, single_kind, unreadable,
 )
 from .xero_lookups import (
-    GONE, LABEL, Lookups, Refused, errors_of, first_object, refused_message, typed_refusals,
-    xero_id, xero_time,
+    GONE, LABEL, OVERPAID, Lookups, Refused, errors_of, first_object, refused_message,
+    typed_refusals, xero_id, xero_time,
 )
 
 BATCH_SIZE = 50
@@ -70,6 +86,34 @@ class Replacement:
         return ("%s, but Xero refused the new one: %s. Correct it, then reset the record's "
                 "sync state so that the next sync creates it." % (self.done,
                                                                   "; ".join(messages)))
+
+
+class Completion:
+    """A payment some of whose Xero payments are there already (``found``: allocation
+    position → candidate): only the missing ones are sent, and the result names them all, in
+    allocation order. ``ours``: the found ones that carry our number, deleted again when Xero
+    refuses the rest (a payment is all or nothing)."""
+
+    def __init__(self, found, count, number):
+        self.found, self.count = found, count
+        self.positions = [n for n in range(count) if n not in found]
+        self.ours = [c.id for c in found.values() if carries_number(c.number, number)]
+        self.note = ("Xero already had the payments of %d of its %d documents (from an "
+                     "earlier send): they were linked, and the others created."
+                     % (len(found), count))
+
+    def merge(self, ids, versions):
+        """Every payment's id and version in allocation order, the new ones (``ids``,
+        ``versions``) in the missing positions."""
+        new = iter(zip(ids, versions))
+        merged = [(self.found[n].id, self.found[n].version) if n in self.found else next(new)
+                  for n in range(self.count)]
+        return [i for i, _v in merged], [v for _i, v in merged]
+
+    def failed(self, messages):
+        return ("Xero refused the payments of some of its documents: %s. Its own payments "
+                "already in Xero for the other documents were deleted again, so that none is "
+                "left half-made; correct it, then sync again." % "; ".join(messages))
 
 
 class Api:
@@ -128,7 +172,7 @@ class XeroWriter:
             return self._push(kind, records, creates, updates, results, notes)
 
     def _push(self, kind, records, creates, updates, results, notes):
-        creates = self._link_existing(kind, records, creates, results)
+        creates = self._link_existing(kind, records, creates, results, notes)
         if kind in DOCUMENT_KINDS:
             updates = self._plan_document_updates(kind, records, updates, creates, results,
                                                   notes)
@@ -140,12 +184,20 @@ class XeroWriter:
         self._send(kind, api, api.create, records, creates, results, notes, "create")
         if kind in DOCUMENT_KINDS:
             self._link_number_clashes(kind, records, creates, results, notes)
+        elif kind in PAYMENT_KINDS:
+            self._link_overpaid(kind, api, records, creates, results, notes)
         self._send(kind, api, api.update, records, updates, results, notes, "update")
         return results
 
-    def _link_existing(self, kind, records, creates, results):
-        if not creates or kind in PAYMENT_KINDS:
+    def _link_existing(self, kind, records, creates, results, notes):
+        if not creates:
             return creates
+        if kind in PAYMENT_KINDS:
+            # Only payments a send of which may have gone unanswered.
+            unknown = [(i, e) for i, e in creates if records[i].find_existing]
+            return [(i, e) for i, e in creates if not records[i].find_existing] + (
+                self._link_payments(records, unknown, results, notes, set()) if unknown
+                else [])
         find = {"customer": self.lookups.parties, "vendor": self.lookups.parties,
                 "product": self.lookups.items}.get(kind, self.lookups.documents)
         remaining = []
@@ -183,12 +235,54 @@ class XeroWriter:
             elif message:
                 results[index] = failed(records[index].key, message, code=code)
 
+    def _link_payments(self, records, operations, results, notes, taken, refused=False):
+        """Link the payments found in Xero (the rule: :meth:`.xero_lookups.Lookups.payments`);
+        return the operations still to send: whole payments, or the missing part of one
+        (noted as a :class:`Completion`). ``refused``: they were refused as paying documents
+        paid already, and fail when nothing matches (they cannot be created)."""
+        decisions = self.lookups.payments([records[i] for i, _e in operations], taken)
+        remaining, claimed = [], set()
+        for (index, elements), found in zip(operations, decisions):
+            record = records[index]
+            there = {n: c for n, c in enumerate(found) if c}
+            if elements and len(there) == len(elements):
+                results[index] = claim(claimed, record.key, Candidate(
+                    id=",".join(c.id for c in found),
+                    version=max(c.version or "" for c in found) or None), LABEL)
+                if refused:
+                    results[index].note = ("Xero refused it as paying documents already paid: "
+                                           "the same payments were there already, and are "
+                                           "linked.")
+            elif there:
+                notes[index] = Completion(there, len(elements), record.number)
+                remaining.append((index, [e for n, e in enumerate(elements) if n not in there]))
+            elif refused:
+                results[index] = failed(record.key, "%s No payment there has this one's "
+                                        "contact, date, amount and documents, so none was "
+                                        "linked: if another payment paid the document there, "
+                                        "delete one of the two." % results[index].error.message,
+                                        code="validation")
+            else:
+                remaining.append((index, elements))
+        return remaining
+
+    def _link_overpaid(self, kind, api, records, creates, results, notes):
+        """New payments Xero refused because a document they pay is paid already: look them
+        up, link them (or send only their missing part) when they are there."""
+        refused = [(i, e) for i, e in creates if i not in notes and not results[i].ok
+                   and OVERPAID in str(results[i].error)]
+        if not refused:
+            return
+        taken = {p for r in results if r and r.ok and r.remote_id for p in r.remote_id.split(",")}
+        rest = self._link_payments(records, refused, results, notes, taken, refused=True)
+        self._send(kind, api, api.create, records, rest, results, notes, "complete")
+
     def _send(self, kind, api, method, records, operations, results, notes, operation):
         """Write ``operations`` (index, elements) in requests of at most 50 elements."""
         for chunk in _element_chunks(operations, BATCH_SIZE):
             # a void-and-recreate names the voided document: its create is a new request
-            key = digest([operation, kind] + ["%s:%s" % (records[i].key, records[i].remote_id or "")
-                                              for i, _e in chunk], KEY_LENGTH)
+            key = digest([operation, kind] + [_keyed(records[i], notes.get(i)) for i, _e in chunk],
+                         KEY_LENGTH)
             body = {api.collection: [e for _i, elements in chunk for e in elements]}
             extra = {"unitdp": 4} if api.unitdp else {}
             try:
@@ -199,6 +293,8 @@ class XeroWriter:
                 if not answers:
                     for index, _elements in chunk:
                         replacement = notes.get(index)
+                        if isinstance(replacement, Completion):
+                            self._delete_payments(replacement.ours)
                         results[index] = failed(records[index].key, replacement.failed(
                             [str(refused)]) if replacement else refused_message(
                             NOUN[kind], record_label(records[index]), [str(refused)]),
@@ -229,7 +325,9 @@ class XeroWriter:
             if kind in PAYMENT_KINDS:
                 self._delete_payments([xero_id(a.get("PaymentID"), "a PaymentID")
                                        for a in answers
-                                       if not errors_of(a) and a.get("PaymentID")])
+                                       if not errors_of(a) and a.get("PaymentID")]
+                                      + (replacement.ours if isinstance(replacement, Completion)
+                                         else []))
             message = refused_message(NOUN[kind], record_label(record), messages)
             if replacement:
                 message = replacement.failed(messages)
@@ -237,11 +335,12 @@ class XeroWriter:
         last = answers[-1]
         number = (text(last.get("InvoiceNumber"), "its InvoiceNumber")
                   or text(last.get("CreditNoteNumber"), "its CreditNoteNumber"))
-        return WriteResult(key=record.key, ok=True,
-                           remote_id=",".join(xero_id(a.get(api.id_field), "its " + api.id_field)
-                                              for a in answers),
-                           remote_version=max(xero_time(a.get("UpdatedDateUTC")) or ""
-                                              for a in answers) or None,
+        ids = [xero_id(a.get(api.id_field), "its " + api.id_field) for a in answers]
+        versions = [xero_time(a.get("UpdatedDateUTC")) for a in answers]
+        if isinstance(replacement, Completion):
+            ids, versions = replacement.merge(ids, versions)
+        return WriteResult(key=record.key, ok=True, remote_id=",".join(ids),
+                           remote_version=max(v or "" for v in versions) or None,
                            remote_number=number, note=replacement and replacement.note)
 
     # -- updates that Xero does not allow in place -----------------------------------------------
@@ -400,7 +499,8 @@ class XeroWriter:
                     return WriteResult(key=key, ok=True, remote_id=key)
                 answer = self.call(self.api.update_contact, remote_id,
                                    {"Contacts": [xp.archive_contact_payload(remote_id)]},
-                                   idempotency_key=digest(["archive", remote_id], KEY_LENGTH))
+                                   idempotency_key=digest(["archive", remote_id,
+                                                           remote_version or ""], KEY_LENGTH))
                 element = first_object(answer.get("Contacts"), "Contacts")
                 return WriteResult(key=key, ok=True, remote_id=key,
                                    remote_version=xero_time(element.get("UpdatedDateUTC")))
@@ -410,6 +510,15 @@ class XeroWriter:
                                    note="It was already gone from Xero.")
             return failed(key, "Xero refused to deactivate the %s: %s" % (NOUN[kind], refused),
                           code="validation")
+
+
+def _keyed(record, note):
+    """What an ``Idempotency-Key`` is made of for one record: its key, remote id and remote
+    version, and the allocations sent when only part of a payment is."""
+    parts = "%s:%s:%s" % (record.key, record.remote_id or "", record.remote_version or "")
+    if isinstance(note, Completion):
+        parts += ":" + ",".join(map(str, note.positions))
+    return parts
 
 
 def _element_chunks(operations, size):

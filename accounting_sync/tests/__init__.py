@@ -7,3 +7,4 @@ from . import test_sync
 from . import test_access
 from . import test_company_isolation
 from . import test_bad_answers
+from . import test_exactly_once

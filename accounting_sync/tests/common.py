@@ -2,16 +2,20 @@
 import os
 import sys
 import threading
+from contextlib import contextmanager
 from datetime import date
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 import requests
 
+import odoo
 from odoo import Command
 from odoo.addons.account.tests.common import AccountTestInvoicingCommon
-from odoo.tests import HttpCase, JsonRpcException, new_test_user
+from odoo.modules.registry import Registry
+from odoo.tests import HttpCase, JsonRpcException, common, new_test_user
 
+from ..models.accounting_sync_engine import MAX_TRANSIENT_RETRIES
 from ..providers import get_adapter
 from ..providers.rate_limits import forget_pacers
 
@@ -29,6 +33,14 @@ XERO_US = "22222222-2222-4222-8222-222222222222"
 START = date(2026, 1, 1)
 
 _SANDBOX = None
+
+
+@contextmanager
+def environment():
+    """A new, really separate transaction (a worker's), committed at the end of the block
+    and rolled back if it raises (a crash)."""
+    with Registry(common.get_db_name()).cursor() as cr:
+        yield odoo.api.Environment(cr, odoo.SUPERUSER_ID, {})
 
 
 def sandbox():
@@ -200,6 +212,8 @@ class SyncCase(RpcMixin, AccountTestInvoicingCommon, HttpCase):
         # The sandbox's rate limits are off here (the adapters' tests cover pacing): pace as
         # if its "minute" lasted 60 ms rather than slow every test to the real limits.
         ICP.set_param("accounting_sync.local_time_scale", "1000")
+        # A failing request is sent again within the run: quickly, here.
+        ICP.set_param("accounting_sync.retry_backoff", "0.05")
         cls.tax = cls.env["account.tax"].create({
             "name": "Sales tax %s%%" % cls.tax_rate, "amount": cls.tax_rate,
             "type_tax_use": "sale", "company_id": cls.env.company.id})
@@ -286,24 +300,27 @@ class SyncCase(RpcMixin, AccountTestInvoicingCommon, HttpCase):
             move.action_post()
         return move
 
-    def pay(self, moves, day=date(2026, 3, 5)):
+    def pay(self, moves, day=date(2026, 3, 5), amount=None):
+        values = {"payment_date": day,
+                  "journal_id": self.company_data["default_journal_bank"].id}
+        if amount:
+            values["amount"] = amount
         return self.env["account.payment.register"].with_context(
-            active_model="account.move", active_ids=moves.ids).create({
-                "payment_date": day,
-                "journal_id": self.company_data["default_journal_bank"].id,
-            })._create_payments()
+            active_model="account.move", active_ids=moves.ids).create(
+                values)._create_payments()
 
     def sync(self):
         run = self.connection._sync(trigger="button")
         return run
 
     def sync_losing_the_answer(self):
-        """Sync while the provider takes longer than our timeout to answer the next write:
-        it writes, we never hear it, the run is interrupted."""
+        """Sync while the provider takes longer than our timeout to answer the next write
+        and the run's own retries of it: it writes, we never hear it, the run is
+        interrupted."""
         self.env["ir.config_parameter"].sudo().set_param("accounting_sync.timeout", 1)
         self.sandbox.add_fault(status=None, delay=2, provider=self.sandbox_provider,
                                path_contains=self.write_path, method=self.write_method,
-                               times=1)
+                               times=MAX_TRANSIENT_RETRIES + 1)
         run = self.sync()
         self.assertEqual(run.state, "interrupted", run.outcome)
         return run
@@ -337,6 +354,7 @@ class QuickBooksOnlineSetup:
     expense_remote = "Office Supplies"
     bank_remote = "Checking"
     invoices, customers, bills = "Invoice", "Customer", "Bill"
+    payments, payment_write = "Payment", ("/batch", "POST")
     id_field = "Id"
     # every write (a lone record goes as a plain POST, several as /batch)
     write_path, write_method = "/v3/company/", "POST"
@@ -377,6 +395,7 @@ class XeroSetup:
     expense_remote = "General Expenses"
     bank_remote = "Business Bank Account"
     invoices, customers, bills = "Invoices", "Contacts", "Invoices"
+    payments, payment_write = "Payments", ("/Payments", "PUT")
     id_field = "InvoiceID"
     write_path, write_method = "/Invoices", "PUT"
     api_path, batch_call = "/api.xro/", ("PUT", "Invoices")

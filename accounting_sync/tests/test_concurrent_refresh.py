@@ -2,7 +2,6 @@
 connection and transaction: exactly one refresh reaches the provider and no rotated
 refresh token is lost."""
 import threading
-from contextlib import contextmanager
 from datetime import timedelta
 from unittest.mock import patch
 
@@ -14,19 +13,12 @@ from odoo.tests import common, tagged
 
 from ..providers import get_adapter
 from ..providers.base import utcnow
-from .common import QBO_REALM_1, XERO_UK, sandbox
+from .common import QBO_REALM_1, XERO_UK, environment, sandbox
 
 CLIENTS = {
     "quickbooks_online": ("qbo", "qbo-concurrency-client", QBO_REALM_1),
     "xero": ("xero", "xero-concurrency-client", XERO_UK),
 }
-
-
-@contextmanager
-def environment():
-    """A new, really separate transaction, committed at the end of the block."""
-    with Registry(common.get_db_name()).cursor() as cr:
-        yield odoo.api.Environment(cr, odoo.SUPERUSER_ID, {})
 
 
 @tagged("post_install", "-at_install")

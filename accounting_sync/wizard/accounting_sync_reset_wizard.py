@@ -82,6 +82,7 @@ class AccountingSyncResetWizard(models.TransientModel):
         if self.policy == "never":
             bindings.sudo().write({"state": "skipped"})
         else:
+            self.env["accounting.sync.attempt"].sudo()._reset(connection, bindings)
             bindings.sudo().unlink()
         summary = dict(self._fields["policy"].selection)[self.policy]
         connection._log(self.env._(
