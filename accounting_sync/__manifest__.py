@@ -6,7 +6,7 @@
     "author": "accounting_sync developers",
     "website": "https://github.com/accounting-sync/accounting_sync",
     "license": "LGPL-3",
-    "depends": ["account", "mail"],
+    "depends": ["account", "mail", "bus"],
     "external_dependencies": {
         "python": ["python-quickbooks", "intuit-oauth", "xero-python", "requests-oauthlib", "PyJWT"],
     },
@@ -24,12 +24,17 @@
         "views/account_payment_views.xml",
         "views/res_partner_views.xml",
         "views/product_product_views.xml",
+        "views/product_template_views.xml",
         "views/accounting_sync_oauth_templates.xml",
         "wizard/accounting_sync_connect_wizard_views.xml",
+        "wizard/accounting_sync_start_wizard_views.xml",
         "views/res_config_settings_views.xml",
         "views/accounting_sync_menus.xml",
     ],
     "assets": {
+        "web.assets_backend": [
+            "accounting_sync/static/src/js/*.js",
+        ],
         "web.assets_tests": [
             "accounting_sync/static/tests/tours/*.js",
         ],

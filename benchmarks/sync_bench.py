@@ -116,6 +116,7 @@ def connect(env, provider, sandbox_url, start):
     ICP = env["ir.config_parameter"]
     ICP.set_param("accounting_sync.%s_client_id" % remote["code"], "bench-client")
     ICP.set_param("accounting_sync.%s_client_secret" % remote["code"], "bench-secret")
+    ICP.set_param("accounting_sync.local_url", sandbox_url)  # the only sandbox it may call
     adapter = get_adapter(provider, client_id="bench-client", client_secret="bench-secret",
                           environment="local", base_url=sandbox_url)
     requests.post(sandbox_url + "/_sandbox/configure", json={"auto_approve": {

@@ -103,3 +103,18 @@ def index_page(base_url, providers, logins, config, controls, faults):
            if faults else "<p>None.</p>",
            "controls": _table(controls, ["Method", "Path", "What"])})
     return _page("Provider sandbox", body)
+
+
+def record_page(provider_label, resource, company, record):
+    """One stored accounting record (what "Open Remote" shows for the local sandbox)."""
+    import json  # noqa: PLC0415 - only this page needs it
+    if record is None:
+        body = "<h1>%s %s</h1><p>No such record in company <code>%s</code>.</p>" % (
+            escape(provider_label), escape(resource), escape(company or "-"))
+        return _page("Not found", body)
+    rows = "".join("<tr><th>%s</th><td><code>%s</code></td></tr>" % (
+        escape(str(key)), escape(json.dumps(value, default=str)))
+        for key, value in record.items())
+    body = "<h1>%s %s</h1><p class=\"muted\">company <code>%s</code></p><table>%s</table>" % (
+        escape(provider_label), escape(resource), escape(company or "-"), rows)
+    return _page("%s %s" % (provider_label, resource), body)

@@ -40,6 +40,11 @@ COMPUTED_FIELDS = ("Balance", "BalanceWithJobs", "FullyQualifiedName", "TotalAmt
                    "HomeBalance", "RemainingCredit", "UnappliedAmt", "LinkedTxn")
 ITEM_TYPES = ("Service", "NonInventory", "Inventory", "Category", "Group")
 MAX_REF_NUMBER, MAX_PRIVATE_NOTE = 21, 4000  # DocNumber / PaymentRefNum, PrivateNote
+# Name-list strings QBO holds to 100 characters (Finance.xsd: Item Name and Sku; Intuit's API
+# reference: DisplayName and CompanyName); longer → 2050.
+MAX_NAME_FIELDS = {"Customer": ("DisplayName", "CompanyName"),
+                   "Vendor": ("DisplayName", "CompanyName"), "Item": ("Name", "Sku")}
+MAX_NAME = 100
 # Fields a query may not filter on (QBO: "QueryValidationError: property 'X' is not
 # queryable"): notes, payment reference numbers and lines anywhere, a Payment's DocNumber
 # (Finance.xsd: "Filter support not provided for Payment").
@@ -52,6 +57,7 @@ MESSAGES = {
     "2010": "Request has invalid or unsupported property",
     "2020": "Required param missing, need to supply the required value for the API",
     "2040": "Invalid String",
+    "2050": "String length is either shorter or longer than supported by specification",
     "2170": "Invalid Enumeration",
     "4000": "Error parsing query",
     "4001": "Invalid query",
@@ -903,6 +909,12 @@ class QBOAccounting:
             raise QBOError("2040", "Invalid String : %s cannot contain a colon (:), QuickBooks' "
                                    "Parent:Child separator: %r" % (name_field, name), name_field)
         record[name_field] = name
+        for field in MAX_NAME_FIELDS[entity]:
+            value = record.get(field)
+            if isinstance(value, str) and len(value) > MAX_NAME:
+                raise QBOError("2050", "String length specified does not match the supported "
+                                       "length. Min:0 Max:%d supported. Supplied length:%d "
+                                       "(%s)" % (MAX_NAME, len(value), field), field)
         record["FullyQualifiedName"] = name
         if not isinstance(record.get("Active", True), bool):
             raise QBOError("2010", "Property Name:Active must be true or false", "Active")
@@ -1035,6 +1047,7 @@ class QBOAccounting:
                 if detail.get("CustomerRef"):
                     detail["CustomerRef"] = self.resolve(books, "Customer",
                                                          detail["CustomerRef"], "CustomerRef")
+                self.expense_account(books, entity, detail, number)
             else:
                 required = kind == "ItemBasedExpenseLineDetail"
                 if detail.get("ItemRef") or required:
@@ -1063,7 +1076,7 @@ class QBOAccounting:
                           "SubTotalLineDetail": {}})
         net -= discounts
         record["Line"] = lines
-        tax = self.sales_tax(books, record.get("TxnTaxDetail"), taxable)
+        tax = self.sales_tax(books, record.get("TxnTaxDetail"), taxable, purchase=not sales)
         if tax is not None:
             record["TxnTaxDetail"] = tax
         total = net + Decimal(str(tax["TotalTax"])) if tax else net
@@ -1071,30 +1084,71 @@ class QBOAccounting:
         record["HomeTotalAmt"] = out(cents(total * rate))
         return record
 
-    def sales_tax(self, books, given, taxable):
-        """TxnTaxDetail: a non-zero TotalTax sent is kept; else 8.25 % (or the TxnTaxCodeRef's
-        rate) of the lines whose TaxCodeRef is taxable, rounded half-up to cents."""
+    @staticmethod
+    def expense_account(books, entity, detail, number):
+        """What QBO refuses of an account-based (category) line: Accounts Payable, which
+        the bill or vendor credit itself posts to, and Accounts Receivable without the
+        customer it needs."""
+        account = books.records["Account"][detail["AccountRef"]["value"]]
+        if account["AccountType"] == "Accounts Payable":
+            raise QBOError("6000", "Business Validation Error: When you use Accounts Payable, "
+                                   "you must choose a vendor in the Name field: a %s line "
+                                   "cannot post to %s, the %s posts to it itself (line %d)"
+                           % (entity, account["Name"], entity, number), "AccountRef")
+        if account["AccountType"] == "Accounts Receivable" and not detail.get("CustomerRef"):
+            raise QBOError("6000", "Business Validation Error: When you use Accounts "
+                                   "Receivable, you must choose a customer in the Name field "
+                                   "(line %d)" % number, "AccountRef")
+
+    def sales_tax(self, books, given, taxable, purchase=False):
+        """TxnTaxDetail. The rates are those of the TxnTaxCodeRef (default: Preferences'
+        TaxGroupCodeRef) — on a bill or vendor credit its PurchaseTaxRateList when it has
+        one, else its SalesTaxRateList: one TaxLine per rate, that rate of the lines whose
+        TaxCodeRef is taxable, half-up to cents. A non-zero TotalTax sent overrides them, as
+        QBO honours a tax amount sent: it is kept, prorated over the TaxLines by rate (the
+        last takes the cents left), and each TaxLine notes how far it is from the computed
+        tax as ``OverrideDeltaAmount``."""
         given = dict(given) if isinstance(given, dict) else {}
         code_ref, code = self.tax_code(books, given.get("TxnTaxCodeRef"), "TxnTaxCodeRef")
-        source = code or books.records["TaxCode"]["TAX"]
-        rate_ids = [ref_id(d.get("TaxRateRef"))
-                    for d in (source.get("SalesTaxRateList") or {}).get("TaxRateDetail", [])]
-        rates = [books.records["TaxRate"].get(r) for r in rate_ids]
-        percent = sum((Decimal(str(r["RateValue"])) for r in rates if r), ZERO)
-        if given.get("TotalTax") not in (None, 0, "0"):
+        prefs = books.records["Preferences"]["1"].get("TaxPrefs") or {}
+        codes = books.records["TaxCode"]
+        source = code or codes.get(ref_id(prefs.get("TaxGroupCodeRef"))) or codes["TAX"]
+        lists = ([source.get("PurchaseTaxRateList")] if purchase else []) + [
+            source.get("SalesTaxRateList")]
+        details = next((l["TaxRateDetail"] for l in lists
+                        if isinstance(l, dict) and l.get("TaxRateDetail")), [])
+        rates = [(ref_id(d.get("TaxRateRef")), books.records["TaxRate"].get(
+            ref_id(d.get("TaxRateRef")))) for d in details]
+        rates = [(rate_id, Decimal(str(rate["RateValue"]))) for rate_id, rate in rates if rate]
+        computed = [cents(taxable * percent / 100) for _id, percent in rates]
+        override = given.get("TotalTax") not in (None, 0, "0")
+        if override:
             total = cents(dec(given["TotalTax"], "TxnTaxDetail.TotalTax"))
+            weight = sum((percent for _id, percent in rates), ZERO)
+            amounts = []
+            for n, (_id, percent) in enumerate(rates):
+                if n == len(rates) - 1:
+                    amounts.append(total - sum(amounts, ZERO))
+                else:
+                    amounts.append(cents(total * percent / weight) if weight else
+                                   (total if n == 0 else ZERO))
         else:
-            total = cents(taxable * percent / 100)
+            amounts = computed
+            total = sum(amounts, ZERO)
         if not given and not total:
             return None
         result = {"TotalTax": out(total)}
         if code_ref:
             result["TxnTaxCodeRef"] = {"value": code_ref["value"]}
-        result["TaxLine"] = [{
-            "Amount": out(total), "DetailType": "TaxLineDetail",
-            "TaxLineDetail": {"TaxRateRef": {"value": rate_ids[0]}, "PercentBased": True,
-                              "TaxPercent": out(percent), "NetAmountTaxable": out(taxable)}}
-        ] if rate_ids and (total or taxable) else []
+        lines = []
+        for (rate_id, percent), amount, expected in zip(rates, amounts, computed):
+            detail = {"TaxRateRef": {"value": rate_id}, "PercentBased": True,
+                      "TaxPercent": out(percent), "NetAmountTaxable": out(taxable)}
+            if override:
+                detail["OverrideDeltaAmount"] = out(amount - expected)
+            lines.append({"Amount": out(amount), "DetailType": "TaxLineDetail",
+                          "TaxLineDetail": detail})
+        result["TaxLine"] = lines if total or taxable else []
         return result
 
     def payment(self, books, entity, fields, record_id):

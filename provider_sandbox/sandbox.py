@@ -21,6 +21,8 @@ CONTROLS = [
     ("POST", "/_sandbox/seed", "JSON {\"provider\", \"resource\", \"record\", \"company\"}: "
                                "store a record as if made remotely; answers it"),
     ("GET", "/_sandbox/api_calls", "provider, company: {\"count\"} of API calls received"),
+    ("GET", "/_sandbox/view/<provider>/<resource>/<id>", "company (optional): one stored "
+                                                         "record as a page (Open Remote)"),
 ]
 
 
@@ -50,6 +52,8 @@ class Sandbox(App):
             Route("POST", r"/_sandbox/seed", self._control(self.seed, kwargs=True)),
             Route("GET", r"/_sandbox/api_calls", self._query_control(
                 lambda **kw: {"count": self.api_calls(**kw)})),
+            Route("GET", r"/_sandbox/view/(?P<provider>[a-z]+)/(?P<resource>[A-Za-z]+)/"
+                         r"(?P<record_id>[^/]+)", self._view),
         ])
         self._server = Server((host, port), self)
         self._thread = None
@@ -136,6 +140,22 @@ class Sandbox(App):
             return json_response(200, self.calls(**filters))
         except TypeError as e:
             raise BadRequest(str(e)) from e
+
+    def _view(self, request):
+        """One stored record as a page: ``/_sandbox/view/qbo/Invoice/16``."""
+        provider, resource = request.args["provider"], request.args["resource"]
+        record_id = request.args["record_id"]
+        company = request.query.get("company") or None
+        if provider not in self.providers:
+            raise BadRequest("provider must be one of %s" % ", ".join(self.providers))
+        try:
+            records = self.records(provider, resource, company)
+        except (TypeError, ValueError) as e:
+            raise BadRequest(str(e)) from e
+        found = next((r for r in records if str(record_id) in {
+            str(v) for k, v in r.items() if k == "Id" or k.endswith("ID")}), None)
+        return html_response(200 if found else 404, pages.record_page(
+            self.providers[provider].label, resource, company, found))
 
     def _index(self, request):
         providers = [(p.label, p.endpoints(request.base_url), p.companies())

@@ -27,6 +27,8 @@ READ_ONLY = ("Accounts", "TaxRates")
 MAX_ELEMENTS = 100
 PAGE_SIZE, MAX_PAGE_SIZE = 100, 1000
 MAX_IDEMPOTENCY_KEY = 128
+# xero_accounting.yaml's maxLength: Contact Name, Item Code, Item Name
+MAX_CONTACT_NAME, MAX_ITEM_CODE, MAX_ITEM_NAME = 255, 30, 50
 MAX_REPLIES = 10000  # Idempotency-Key answers kept per tenant
 ZERO_ID = "00000000-0000-0000-0000-000000000000"
 PROVIDER_NAME = "Provider Sandbox"
@@ -352,11 +354,13 @@ class Org:
         seeded = xdate(SEED_TIME)
         rates = TAX_RATES[info["country"]]
         for tax_type, name, rate, report in rates:
+            # An output (sales) rate cannot apply to expenses, an input (purchase) rate
+            # cannot apply to revenue; the no-tax rate applies to everything.
             self.records["TaxRates"][tax_type] = {
                 "Name": name, "TaxType": tax_type, "ReportTaxType": report,
                 "CanApplyToAssets": True, "CanApplyToEquity": True,
-                "CanApplyToExpenses": True, "CanApplyToLiabilities": True,
-                "CanApplyToRevenue": True, "DisplayTaxRate": float(rate),
+                "CanApplyToExpenses": report != "OUTPUT", "CanApplyToLiabilities": True,
+                "CanApplyToRevenue": report != "INPUT", "DisplayTaxRate": float(rate),
                 "EffectiveRate": float(rate), "Status": "ACTIVE",
                 "TaxComponents": [{"Name": name.split(" (")[0], "Rate": float(rate),
                                    "IsCompound": False, "IsNonRecoverable": False}]}
@@ -716,6 +720,9 @@ class XeroAccounting:
             errors.append("The contact name must be specified")
             name = ""
         record["Name"] = name = name.strip()
+        if len(name) > MAX_CONTACT_NAME:
+            errors.append("The contact name must not be longer than %d characters (it has %d)"
+                          % (MAX_CONTACT_NAME, len(name)))
         status = str(record.get("ContactStatus") or "ACTIVE").upper()
         if status not in ("ACTIVE", "ARCHIVED"):
             errors.append("ContactStatus must be ACTIVE or ARCHIVED")
@@ -747,8 +754,12 @@ class XeroAccounting:
             errors.append("Item code must be specified")
             code = ""
         record["Code"] = code = code.strip()
-        if len(code) > 30:
-            errors.append("Item code '%s' is longer than 30 characters" % code)
+        if len(code) > MAX_ITEM_CODE:
+            errors.append("Item code '%s' is longer than %d characters" % (code, MAX_ITEM_CODE))
+        item_name = record.get("Name")
+        if isinstance(item_name, str) and len(item_name.strip()) > MAX_ITEM_NAME:
+            errors.append("Item name '%s' is longer than %d characters"
+                          % (item_name.strip(), MAX_ITEM_NAME))
         other = next((i for i in org.records["Items"].values()
                       if i["Code"].lower() == code.lower()), None) if code else None
         if other and (old is None or other["ItemID"] != old["ItemID"]):
@@ -973,8 +984,10 @@ class XeroAccounting:
             account = None
             if line.get("AccountCode"):
                 account = org.account(code=line["AccountCode"])
+                # Invoice and credit note lines may not post to system accounts (receivable,
+                # payable...) nor to bank accounts, which only payments move.
                 if (account is None or account["Status"] != "ACTIVE"
-                        or account.get("SystemAccount")):
+                        or account.get("SystemAccount") or account["Type"] == "BANK"):
                     errors.append("Account code '%s' is not a valid code for this document."
                                   % line["AccountCode"])
                     account = None

@@ -212,8 +212,25 @@ JOURNAL = JournalEntry(
            JournalLine(Ref("79"), credit=D("250"), description="Income"),
            JournalLine(Ref("80"), debit=D("0"), credit=D("0"))])
 ENTITY_TYPES = {"58": "Customer", "59": "Vendor"}
+# Names QBO refuses as they are: a colon, more than 100 characters.
+COLON_CUSTOMER = Party(key="k-cc", kind="customer", name="Wayne Enterprises: Gotham",
+                       company_name="Wayne Enterprises: Gotham")
+LONG_VENDOR = Party(key="k-lv", kind="vendor", name="Paper: " + "very long name " * 10)
+COLON_ITEM = Product(key="k-ci", name="Parts: Bolts " + "x" * 120, code="S" * 120,
+                     income_account=Ref("79"))
+# Odoo's 15 % mapped to an 8.25 % code, with the transaction's tax code (QBO US).
+TAXED_INVOICE = Document(key="k-ti", kind="invoice", number="INV/2025/0002",
+                         date=date(2025, 3, 1), party=Ref("58"), currency="USD",
+                         lines=SALES_LINES[:1], amount_untaxed=D("361.50"),
+                         amount_tax=D("54.23"), amount_total=D("415.73"), tax_code=Ref("2"))
+ITEM_BILL = Document(key="k-ib", kind="bill", number="BILL/2025/0002", date=date(2025, 3, 2),
+                     party=Ref("59"), currency="USD", lines=[
+                         Line("Desk", D("1"), D("300"), D("300.00"), Ref("80"), tax=Ref("TAX"),
+                              tax_amount=D("45.00"), item=Ref("2"))],
+                     amount_untaxed=D("300"), amount_tax=D("45.00"), amount_total=D("345.00"))
 RECORDS = [CUSTOMER, VENDOR, SERVICE, GOODS, INVOICE, CREDIT_NOTE, BILL, VENDOR_CREDIT,
-           CUSTOMER_PAYMENT, VENDOR_PAYMENT, JOURNAL]
+           CUSTOMER_PAYMENT, VENDOR_PAYMENT, JOURNAL, COLON_CUSTOMER, LONG_VENDOR, COLON_ITEM,
+           TAXED_INVOICE, ITEM_BILL]
 
 
 def _entity(record):
@@ -275,6 +292,37 @@ def test_payloads_say_what_the_brief_asks():
     assert len(journal["Line"]) == 2  # the zero line is left out
     assert journal["Line"][0]["JournalEntryLineDetail"]["Entity"] == {
         "Type": "Customer", "EntityRef": {"value": "58"}}
+
+
+def test_tax_lines_and_names_as_the_brief_asks():
+    """TotalTax is Odoo's amount_tax on every document kind (QBO keeps a TotalTax sent), with
+    the transaction's tax code when given; purchase lines are account-based, item or not;
+    names lose their colons and fit 100 characters, the Odoo name kept."""
+    for record in (INVOICE, CREDIT_NOTE, BILL, TAXED_INVOICE, ITEM_BILL):
+        body = qbo.build(record)
+        assert body["TxnTaxDetail"]["TotalTax"] == float(record.amount_tax), record.key
+    assert qbo.build(TAXED_INVOICE)["TxnTaxDetail"] == {"TxnTaxCodeRef": {"value": "2"},
+                                                       "TotalTax": 54.23}
+    [line] = qbo.build(ITEM_BILL)["Line"]
+    assert line["DetailType"] == "AccountBasedExpenseLineDetail"
+    assert line["AccountBasedExpenseLineDetail"] == {"AccountRef": {"value": "80"},
+                                                     "TaxCodeRef": {"value": "TAX"}}
+    customer = qbo.build(COLON_CUSTOMER)
+    assert customer["DisplayName"] == "Wayne Enterprises - Gotham"
+    assert customer["CompanyName"] == "Wayne Enterprises: Gotham" and "Notes" not in customer
+    vendor = qbo.build(LONG_VENDOR)
+    assert ":" not in vendor["DisplayName"] and len(vendor["DisplayName"]) <= qbo.NAME_MAX
+    assert vendor["DisplayName"].startswith("Paper - very long name") and "~" in \
+        vendor["DisplayName"]
+    assert vendor["Notes"] == "Name in Odoo: " + LONG_VENDOR.name
+    item = qbo.build(COLON_ITEM)
+    assert item["Name"].startswith("Parts - Bolts") and len(item["Name"]) == qbo.NAME_MAX
+    assert len(item["Sku"]) == qbo.NAME_MAX
+    assert "DisplayName" in qbo.build(CUSTOMER) and qbo.build(CUSTOMER)["DisplayName"] == \
+        CUSTOMER.name  # a name QBO takes goes unchanged
+    with pytest.raises(qbo.PayloadError, match="Default Product"):
+        qbo.build(Document(**dict(vars(INVOICE), lines=[
+            Line("No product", D("1"), D("10"), D("10"), Ref("79"))])))
 
 
 def test_reference_numbers_fit_the_documented_length():

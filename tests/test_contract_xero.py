@@ -121,10 +121,14 @@ JOURNAL = JournalEntry(
     lines=[JournalLine(Ref("610"), debit=D("250"), party=Ref(ACME), description="Accrual"),
            JournalLine(Ref("200"), credit=D("250"), tax=Ref("NONE")),
            JournalLine(Ref("800"))])
+# Longer than Xero takes (xero_accounting.yaml's maxLength), shortened by the names rule.
+LONG_CONTACT = Party(key="k-lc", kind="customer", name="Consolidated Holdings: " * 15)
+LONG_ITEM = Product(key="k-li", name="Ergonomic standing desk, solid oak, extra large, left",
+                    code="FURNITURE-DESK-STANDING-OAK-XL-LEFT", income_account=Ref("200"))
 # (schema of one element, wrapper schema, wrapper key, records)
 CASES = [
-    ("Contact", "Contacts", [CUSTOMER, VENDOR]),
-    ("Item", "Items", [SERVICE, NO_CODE]),
+    ("Contact", "Contacts", [CUSTOMER, VENDOR, LONG_CONTACT]),
+    ("Item", "Items", [SERVICE, NO_CODE, LONG_ITEM]),
     ("Invoice", "Invoices", [INVOICE, BILL]),
     ("CreditNote", "CreditNotes", [CREDIT_NOTE, VENDOR_CREDIT]),
     ("ManualJournal", "ManualJournals", [JOURNAL]),
@@ -184,6 +188,18 @@ def test_payloads_say_what_the_brief_asks():
     assert journal["Narration"] == "MISC/2025/0001: Year-end accrual"
     assert [(l["LineAmount"], l["TaxType"]) for l in journal["JournalLines"]] == [
         (250.0, "NONE"), (-250.0, "NONE")]
+
+
+def test_long_names_are_shortened_and_lines_are_account_based():
+    contact = xp.build(LONG_CONTACT)
+    assert len(contact["Name"]) == 255 and contact["Name"].startswith("Consolidated Holdings:")
+    item = xp.build(LONG_ITEM)
+    assert len(item["Code"]) == 30 and len(item["Name"]) == 50
+    assert item["Code"] == "FURNITURE-DESK-STANDING~" + item["Code"][-6:]
+    assert xp.build(LONG_ITEM) == item  # deterministic
+    for record in (INVOICE, BILL, CREDIT_NOTE):
+        for line in xp.build(record)["LineItems"]:
+            assert "ItemCode" not in line and ("AccountCode" in line or "AccountID" in line)
 
 
 @pytest.mark.parametrize("schema,mutate,complaint", [

@@ -14,11 +14,15 @@ from quickbooks import QuickBooks
 from quickbooks.batch import batch_create
 from quickbooks.exceptions import ObjectNotFoundException, QuickbooksException
 from quickbooks.objects.base import Ref
+from quickbooks.objects.bill import Bill as QBBill
 from quickbooks.objects.customer import Customer
-from quickbooks.objects.detailline import SalesItemLine, SalesItemLineDetail
+from quickbooks.objects.detailline import (
+    AccountBasedExpenseLine, AccountBasedExpenseLineDetail, SalesItemLine, SalesItemLineDetail,
+)
 from quickbooks.objects.invoice import Invoice as QBInvoice
 from quickbooks.objects.item import Item as QBItem
 from quickbooks.objects.payment import Payment as QBPayment, PaymentLine
+from quickbooks.objects.tax import TxnTaxDetail
 from quickbooks.objects.vendor import Vendor
 from xero_python.accounting import (Account, AccountingApi, Contact, Contacts, Invoice, Invoices,
                                     LineItem, ManualJournal, ManualJournalLine, ManualJournals,
@@ -214,6 +218,50 @@ def test_qbo_tax_payments_and_voids(qb):
         QBInvoice.get(sale.Id, qb=qb)
 
 
+def test_qbo_tax_override_account_lines_and_name_lengths(qb):
+    """A TotalTax sent is kept and prorated (the difference noted); account-based bill lines
+    take expense accounts, not A/P, nor A/R without a customer; names over 100 → 2050."""
+    acme = customer(qb, "Acme")
+    item = QBItem()
+    item.Name, item.Type, item.IncomeAccountRef = "Consulting", "Service", ref("2")
+    item = item.save(qb=qb)
+    draft = invoice(acme.to_ref(), (100, "TAX"))
+    draft.Line[0].SalesItemLineDetail.ItemRef = item.to_ref()
+    draft.TxnTaxDetail = TxnTaxDetail()
+    draft.TxnTaxDetail.TotalTax = 15  # Odoo's 15 %, not QBO's 8.25 %
+    sale = draft.save(qb=qb)
+    assert (sale.TxnTaxDetail.TotalTax, sale.TotalAmt) == (15, 115)
+    [tax_line] = sale.TxnTaxDetail.TaxLine
+    assert tax_line.Amount == 15 and tax_line.TaxLineDetail.OverrideDeltaAmount == 6.75
+    vendor = Vendor()
+    vendor.DisplayName = "Paper Co"
+    vendor = vendor.save(qb=qb)
+
+    def bill(account_id, customer_ref=None):
+        record, line = QBBill(), AccountBasedExpenseLine()
+        line.Amount = 40
+        line.AccountBasedExpenseLineDetail = AccountBasedExpenseLineDetail()
+        line.AccountBasedExpenseLineDetail.AccountRef = ref(account_id)
+        line.AccountBasedExpenseLineDetail.TaxCodeRef = ref("NON")
+        line.AccountBasedExpenseLineDetail.CustomerRef = customer_ref
+        record.VendorRef, record.Line = vendor.to_ref(), [line]
+        return record
+    assert bill("4").save(qb=qb).TotalAmt == 40  # Office Supplies
+    assert bill("7", acme.to_ref()).save(qb=qb).TotalAmt == 40  # A/R, with its customer
+    for account_id, words in (("9", "When you use Accounts Payable"),
+                              ("7", "When you use Accounts Receivable")):
+        with pytest.raises(QuickbooksException) as refused:
+            bill(account_id).save(qb=qb)
+        code, detail = qbo_error(refused)
+        assert code == 6000 and words in detail
+    too_long = Vendor()
+    too_long.DisplayName = "V" * 101
+    with pytest.raises(QuickbooksException) as length:
+        too_long.save(qb=qb)
+    code, detail = qbo_error(length)
+    assert code == 2050 and "Max:100 supported. Supplied length:101" in detail
+
+
 def test_qbo_batch_and_journal_rules(sb, qb):
     customer(qb, "Taken")
     before = sb.api_calls("qbo", REALM)
@@ -345,6 +393,27 @@ def test_xero_invoice_status_rules_and_payments(sb, xero):
         xero.create_invoices(UK, Invoices(invoices=[sale(
             acme.contact_id, invoice_number=reused.invoice_number)]))
     assert unique.value.reason == "Invoice # must be unique."
+
+
+def test_xero_tax_rates_say_what_they_apply_to_and_bank_accounts_stay_off_lines(xero):
+    rates = {r.tax_type: r for r in xero.get_tax_rates(UK).tax_rates}
+    assert (rates["OUTPUT2"].can_apply_to_revenue, rates["OUTPUT2"].can_apply_to_expenses) == (
+        True, False)
+    assert (rates["INPUT2"].can_apply_to_revenue, rates["INPUT2"].can_apply_to_expenses) == (
+        False, True)
+    assert rates["NONE"].can_apply_to_revenue and rates["NONE"].can_apply_to_expenses
+    [acme] = xero.create_contacts(UK, Contacts(contacts=[Contact(name="Acme Ltd")])).contacts
+    lines = [LineItem(description="No item", quantity=1, unit_amount=10, account_code="200",
+                      tax_type="OUTPUT2", tax_amount=1.5)]
+    [sent] = xero.create_invoices(UK, Invoices(invoices=[Invoice(
+        type="ACCREC", status="AUTHORISED", contact=Contact(contact_id=acme.contact_id),
+        line_items=lines)])).invoices
+    assert sent.total == 11.5 and sent.line_items[0].item_code is None  # TaxAmount kept
+    with pytest.raises(AccountingBadRequestException) as bank:
+        xero.create_invoices(UK, Invoices(invoices=[Invoice(
+            type="ACCREC", contact=Contact(contact_id=acme.contact_id), line_items=[
+                LineItem(description="x", quantity=1, unit_amount=5, account_code="090")])]))
+    assert bank.value.reason == "Account code '090' is not a valid code for this document."
 
 
 def test_xero_manual_journals_must_balance(xero):

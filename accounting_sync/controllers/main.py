@@ -59,5 +59,5 @@ class AccountingSyncOAuthController(http.Controller):
         return request.render("accounting_sync.oauth_error_page", {
             "connection": connection,
             "message": message,
-            "back_url": "/odoo/%s/%s" % (connection._name, connection.id),
+            "back_url": connection._form_url(),
         })

@@ -11,3 +11,4 @@ from . import account_move
 from . import account_payment
 from . import res_partner
 from . import product_product
+from . import product_template

@@ -10,6 +10,12 @@ REMOTE_TYPES = [
 ]
 
 
+ERROR_KINDS = [
+    ("mapping", "Waiting for a mapping"), ("blocked", "Blocked by another record"),
+    ("clash", "Name or number in use"), ("refused", "Refused by the provider"),
+    ("data", "Cannot be sent as it is"), ("unanswered", "No answer yet"),
+]
+CLASH_CODES = ("duplicate_match", "name_clash", "number_clash", "6240", "6140", "3100")
 # Short names of the synced models in idempotency keys.
 MODEL_CODES = {"account.move": "m", "account.payment": "p", "res.partner": "c",
                "product.product": "i"}
@@ -46,12 +52,19 @@ class AccountingSyncBinding(models.Model):
     voided = fields.Boolean(readonly=True, help="The remote copy was voided or deleted.")
     last_error = fields.Text(readonly=True)
     error_code = fields.Char(readonly=True)
+    error_kind = fields.Selection(ERROR_KINDS, compute="_compute_error_kind", store=True,
+                                  string="Problem", help="What kind of problem keeps the record "
+                                                         "from being synced")
     request_id = fields.Char(string="Provider Request ID", readonly=True)
     attempts = fields.Integer(readonly=True)
     last_synced_at = fields.Datetime(readonly=True)
     payload_hash = fields.Char(readonly=True, help="Hash of what was last sent")
     answered_send = fields.Char(readonly=True, copy=False,
                                 help="Id of the last send the provider answered for")
+    blocked_by_id = fields.Many2one(
+        "accounting.sync.binding", readonly=True, ondelete="set null",
+        index="btree_not_null",
+        help="The record this one needs, not synced yet: retrying it retries this one too.")
     run_id = fields.Many2one("accounting.sync.run", string="Last Run", readonly=True,
                              index=True, ondelete="set null", check_company=True)
     remote_url = fields.Char(compute="_compute_remote_url", string="Open Remote")
@@ -62,6 +75,23 @@ class AccountingSyncBinding(models.Model):
         ("remote_unique", "unique(connection_id, remote_type, remote_id)",
          "A remote record is linked to one Odoo record per connection."),
     ]
+
+    @api.depends("error_code", "state")
+    def _compute_error_kind(self):
+        for binding in self:
+            code = binding.error_code
+            if binding.state == "synced" or not code:
+                binding.error_kind = False
+            elif code in ("mapping", "blocked", "data"):
+                binding.error_kind = code
+            elif code in ("no_answer", "bad_answer"):
+                binding.error_kind = "unanswered"
+            elif code == "payload":
+                binding.error_kind = "data"
+            elif code in CLASH_CODES:
+                binding.error_kind = "clash"
+            else:
+                binding.error_kind = "refused"
 
     @api.depends("remote_id", "remote_type", "connection_id.provider",
                  "connection_id.environment")
@@ -98,15 +128,36 @@ class AccountingSyncBinding(models.Model):
             "res_id": self.res_id, "view_mode": "form", "target": "current",
         }
 
+    def action_open_fix(self):
+        """Where this record's problem is fixed: the mappings, the record it waits for, or
+        the record itself."""
+        self.ensure_one()
+        self.check_access("read")
+        if self.error_kind == "mapping":
+            return self.connection_id.action_open_preflight_mappings()
+        if self.error_kind == "blocked" and self.blocked_by_id:
+            return {"type": "ir.actions.act_window", "res_model": self._name,
+                    "res_id": self.blocked_by_id.id, "view_mode": "form", "target": "current"}
+        return self.action_open_record()
+
     def action_open_remote(self):
         self.ensure_one()
         return {"type": "ir.actions.act_url", "url": self.remote_url, "target": "new"}
 
+    def _with_blocked(self):
+        """These bindings and those blocked behind them, however deep."""
+        result = todo = self
+        while todo:
+            todo = self.search([("blocked_by_id", "in", todo.ids), ("id", "not in", result.ids)])
+            result |= todo
+        return result
+
     def action_retry(self):
-        """Sync these records again now (failed items), each through its own connection."""
+        """Sync these records again now (failed items), each through its own connection,
+        with the records that were blocked behind them."""
         self.check_access("read")
         self.connection_id._check_sync_user()
-        bindings = self.sudo()
+        bindings = self.sudo()._with_blocked()
         bindings.filtered(lambda b: b.state != "skipped").write(
             {"state": "pending", "attempts": 0})
         for connection in self.connection_id:

@@ -13,6 +13,7 @@ from odoo.tools import consteq
 from odoo.tools.misc import hmac as odoo_hmac
 
 from ..providers import (
+    ADAPTERS,
     AuthorizationError,
     InvalidGrantError,
     ProviderError,
@@ -22,6 +23,7 @@ from ..providers import (
 )
 from ..providers.base import utcnow
 from ..providers.documents import KINDS
+from .preflight import Preflight
 from .accounting_sync_engine import (
     SALES_KINDS, positive_param, run_lease_seconds, run_time_budget,
 )
@@ -83,6 +85,12 @@ class AccountingSyncConnection(models.Model):
         string="Remote Company ID", readonly=True, copy=False, tracking=True,
         help="QuickBooks Online realm id or Xero tenant id.")
     remote_company_name = fields.Char(readonly=True, copy=False, tracking=True)
+    remote_currency = fields.Char(readonly=True, copy=False,
+                                  help="The remote company's home currency.")
+    remote_country = fields.Char(readonly=True, copy=False)
+    remote_tax_code = fields.Char(
+        readonly=True, copy=False, help="The remote company's tax code for a document as a "
+                                        "whole (QuickBooks Online US companies).")
     remote_connection_id = fields.Char(
         readonly=True, copy=False, help="Xero's id of this app's connection to the tenant.")
     token_holder_id = fields.Many2one("res.users", readonly=True, copy=False, tracking=True,
@@ -93,6 +101,10 @@ class AccountingSyncConnection(models.Model):
     display_status = fields.Char(compute="_compute_display_status")
     can_release = fields.Boolean(compute="_compute_can_release",
                                  help="The current user holds the token or administers syncs.")
+    pending_connect_id = fields.Many2one(
+        "accounting.sync.connect.wizard", compute="_compute_pending_connect",
+        help="An authorization that came back from the provider and waits for your decision.")
+    pending_connect_reason = fields.Char(compute="_compute_pending_connect")
     can_route = fields.Boolean(compute="_compute_can_route",
                                help="The current user may choose where the connection talks to.")
 
@@ -118,6 +130,12 @@ class AccountingSyncConnection(models.Model):
     remote_record_ids = fields.One2many("accounting.sync.remote.record", "connection_id")
     synced_count = fields.Integer(compute="_compute_binding_counts")
     failed_count = fields.Integer(compute="_compute_binding_counts")
+    waiting_count = fields.Integer(compute="_compute_binding_counts",
+                                   help="Records waiting for a mapping or another record")
+    run_count = fields.Integer(compute="_compute_run_info")
+    last_sync_at = fields.Datetime(string="Last Sync", compute="_compute_run_info",
+                                   help="When the last finished run ended")
+    reconnect_hint = fields.Char(compute="_compute_reconnect_hint")
 
     # Secrets: system administrators only, never copied, never shown in clear.
     access_token = fields.Char(groups="base.group_system", copy=False)
@@ -160,9 +178,32 @@ class AccountingSyncConnection(models.Model):
                   self.env["accounting.sync.binding"]._read_group(
                       [("connection_id", "in", self.ids)], ["connection_id", "state"],
                       ["__count"])}
+        waiting = dict(self.env["accounting.sync.binding"]._read_group(
+            [("connection_id", "in", self.ids), ("state", "=", "pending"),
+             ("error_code", "in", ("mapping", "blocked"))], ["connection_id"], ["__count"]))
         for connection in self:
             connection.synced_count = counts.get((connection.id, "synced"), 0)
             connection.failed_count = counts.get((connection.id, "failed"), 0)
+            connection.waiting_count = waiting.get(connection, 0)
+
+    def _compute_run_info(self):
+        Run = self.env["accounting.sync.run"]
+        counts = dict(Run._read_group([("connection_id", "in", self.ids)], ["connection_id"],
+                                      ["__count"]))
+        last = dict(Run._read_group([("connection_id", "in", self.ids), ("end", "!=", False)],
+                                    ["connection_id"], ["end:max"]))
+        for connection in self:
+            connection.run_count = counts.get(connection, 0)
+            connection.last_sync_at = last.get(connection, False)
+
+    @api.depends("state")
+    @api.depends_context("uid")
+    def _compute_reconnect_hint(self):
+        admin = self._is_sync_admin()
+        for connection in self:
+            connection.reconnect_hint = self.env._(
+                "Click Reconnect and sign in again.") if admin else self.env._(
+                "Ask an Accounting Sync administrator to reconnect it.")
 
     @api.depends("token_holder_id")
     @api.depends_context("uid")
@@ -347,10 +388,46 @@ class AccountingSyncConnection(models.Model):
         repoint = bool(chosen and self.remote_company_id and chosen.id != self.remote_company_id)
         if chosen and not takeover and not repoint:
             self._apply_authorization(tokens, identity, chosen)
-            return "/odoo/%s/%s" % (self._name, self.id)
-        wizard = self.env["accounting.sync.connect.wizard"]._create_pending(
-            self, tokens, identity, companies, chosen)
-        return "/odoo/%s/%s" % (wizard._name, wizard.id)
+            self._disconnect_unchosen(tokens, companies, chosen)
+        else:
+            # One more decision: the connection's form offers it (a dialog), with menu and
+            # breadcrumb, since the browser lands there.
+            self.env["accounting.sync.connect.wizard"]._create_pending(
+                self, tokens, identity, companies, chosen)
+        return self._form_url()
+
+    def _form_url(self):
+        """The connection's form in the web client, within its menu and action."""
+        return "/odoo/accounting-sync-connections/%s" % self.id
+
+    def _disconnect_unchosen(self, tokens, companies, chosen=None):
+        """Drop this app's access to the remote companies approved at the consent page but
+        not chosen (Xero organisations), unless another connection of this database uses
+        one. Best effort: a failure is logged in the chatter, nothing else."""
+        self.ensure_one()
+        in_use = set(self.sudo().with_context(active_test=False).search([
+            ("provider", "=", self.provider), ("state", "=", "connected"),
+            ("remote_company_id", "!=", False)]).mapped("remote_company_id"))
+        others = [c for c in companies if (not chosen or c.id != chosen.id)
+                  and c.id not in in_use and c.connection_id]
+        if not others:
+            return
+        adapter = self._adapter()
+        dropped, failed = [], []
+        for company in others:
+            try:
+                adapter.disconnect(tokens, company)
+                dropped.append(company.name)
+            except ProviderError as e:
+                failed.append("%s (%s)" % (company.name, e))
+        if dropped:
+            self._log(self.env._("Disconnected at %(provider)s the organisations approved but "
+                                 "not chosen: %(names)s.", provider=self._provider_label(),
+                                 names=", ".join(dropped)))
+        if failed:
+            self._log(self.env._("Could not disconnect at %(provider)s: %(names)s. Remove them "
+                                 "from the app's connections there.",
+                                 provider=self._provider_label(), names="; ".join(failed)))
 
     def _verify_remote_company(self, tokens, company):
         """Read the remote company (QBO CompanyInfo, Xero Organisation) with the new tokens:
@@ -411,6 +488,19 @@ class AccountingSyncConnection(models.Model):
         self._log(self.env._(
             "Connected to %(company)s as %(login)s by %(user)s.", company=company.name,
             login=identity.login, user=self.env.user.name))
+        # The remote chart, matched at once: the first sync then asks for what remains only.
+        try:
+            with self.env.cr.savepoint():
+                self.sudo()._refresh_chart()
+                if self.sync_start_date:
+                    self.sudo()._preflight()
+        except (ProviderError, UserError) as e:
+            self._log(self.env._("The remote accounts and taxes could not be read yet (%s); "
+                                 "they are read at the first sync.", e))
+        # The to-dos that asked for this (reconnect, authorization expiring) are done.
+        warning = self.env.ref("mail.mail_activity_data_warning")
+        self.sudo().activity_ids.filtered(lambda a: a.activity_type_id == warning).action_feedback(
+            feedback=self.env._("Reconnected by %s.", self.env.user.name))
 
     # ------------------------------------------------------------------------------------
     # Tokens: refresh under a row lock, in a transaction of its own
@@ -514,7 +604,10 @@ class AccountingSyncConnection(models.Model):
     @api.model
     def _authorization_case_message(self, case):
         return {
-            "never_authorized": self.env._("The connection is not authorized: click Connect."),
+            "never_authorized": self.env._("The connection is not authorized: click Connect.")
+            if self._is_sync_admin() else self.env._(
+                "The connection is not authorized: ask an Accounting Sync administrator to "
+                "connect it."),
             "expired": self.env._("The authorization has expired (QuickBooks Online authorizations "
                          "last at most 5 years and lapse after 100 days unused; Xero's after "
                          "60 days unused)."),
@@ -808,6 +901,15 @@ class AccountingSyncConnection(models.Model):
         return sales if self.access_scope == "customers_sales" else sales + (
             "in_invoice", "in_refund")
 
+    def _tax_total_on_document(self):
+        """Whether the provider keeps the tax total sent with a document, whatever its
+        lines' tax codes (QuickBooks Online), rather than line by line (Xero)."""
+        return bool(getattr(ADAPTERS.get(self.provider), "TAX_TOTAL_ON_DOCUMENT", False))
+
+    def _item_required_kinds(self):
+        """The kinds of document whose every line needs an item at this provider."""
+        return tuple(getattr(ADAPTERS.get(self.provider), "ITEM_REQUIRED_KINDS", ()))
+
     def _allowed_kinds(self):
         if self.access_scope == "customers_sales":
             return [kind for kind in KINDS if kind in SALES_KINDS]
@@ -845,6 +947,10 @@ class AccountingSyncConnection(models.Model):
             try:
                 with self.env.registry.cursor() as cr:
                     cr.execute("SET LOCAL lock_timeout = %s", (OUTSIDE_LOCK_TIMEOUT_MS,))
+                    # Take the row first, quietly: a lock held by our own transaction must
+                    # not end in an error in the log.
+                    cr.execute("SELECT id FROM accounting_sync_connection WHERE id = %s "
+                               "FOR NO KEY UPDATE", (self.id,), log_exceptions=False)
                     self.with_env(self.env(cr=cr, su=True)).write(values)
                 break
             except psycopg2.errors.SerializationFailure:
@@ -866,28 +972,21 @@ class AccountingSyncConnection(models.Model):
             self._ensure_cron()
         self.sudo().cron_id._trigger(at)
 
-    def _refresh_chart(self):
-        """Read the remote accounts and taxes, and match the unmapped Odoo ones."""
+    def _refresh_chart(self, outside=False):
+        """Read the remote accounts and taxes (and the company's currency); ``outside``: from
+        a sync run (see :meth:`_write_outside`)."""
         self.ensure_one()
         chart = self._call_provider(
             lambda adapter, tokens: adapter.fetch_chart(tokens, self.remote_company_id))
-        Remote = self.env["accounting.sync.remote.record"].sudo()
-        known = {(r.kind, r.remote_id): r for r in self.sudo().with_context(
-            active_test=False).remote_record_ids}
-        for kind, items in (("account", chart.accounts), ("tax", chart.taxes)):
-            for item in items:
-                values = {
-                    "name": item.name, "active": item.active,
-                    "code": getattr(item, "code", None) or False,
-                    "remote_type": getattr(item, "type", None) or False,
-                    "is_bank": getattr(item, "is_bank", False),
-                    "rate": float(getattr(item, "rate", None) or 0.0),
-                }
-                if (kind, item.id) in known:
-                    known[(kind, item.id)].write(values)
-                else:
-                    Remote.create(dict(values, connection_id=self.id, kind=kind,
-                                       remote_id=item.id))
+        self.env["accounting.sync.remote.record"]._store_chart(self, chart)
+        values = {"remote_currency": chart.currency or False,
+                  "remote_country": chart.country or False,
+                  "remote_tax_code": getattr(chart, "default_tax_code", None) or False}
+        if any(self[name] != value for name, value in values.items()):
+            if outside:
+                self._write_outside(values)
+            else:
+                self.sudo().write(values)
         return chart
 
     def action_refresh_chart(self):
@@ -898,63 +997,57 @@ class AccountingSyncConnection(models.Model):
         except ProviderError as e:
             raise UserError(self.env._("%(connection)s: reading the remote chart failed: "
                                        "%(error)s", connection=self.name, error=e)) from e
+        preflight = self.sudo()._preflight()
         return self._notification(self.env._(
-            "Read %(accounts)s accounts and %(taxes)s taxes from %(remote)s.",
+            "Read %(accounts)s accounts and %(taxes)s taxes from %(remote)s; %(summary)s",
             accounts=len(chart.accounts), taxes=len(chart.taxes),
-            remote=self.remote_company_name))
+            remote=self.remote_company_name, summary=preflight.summary()))
 
     def _remote_for(self, account=None, tax=None):
-        """The remote account or tax an Odoo one is sent as: its mapping, else a match by
-        code, then by name (then, for taxes, by rate), remembered as a mapping."""
+        """The remote account or tax an Odoo one is sent as: its mapping (matched now if it
+        has none yet), or nothing."""
         self.ensure_one()
-        kind, record = ("account", account) if account else ("tax", tax)
-        Mapping = self.env["accounting.sync.mapping"].sudo()
-        mapping = Mapping.search([("connection_id", "=", self.id),
-                                  (kind + "_id", "=", record.id)], limit=1)
-        if mapping:
-            return mapping.remote_record_id
-        candidates = self.remote_record_ids.filtered(lambda r: r.kind == kind)
-        match, matched_by = None, None
-        code = account.code if account else None
-        if code:
-            match = candidates.filtered(lambda r: r.code and r.code == code)[:1]
-            matched_by = "code"
-        if not match:
-            name = record.name.strip().lower()
-            match = candidates.filtered(lambda r: r.name.strip().lower() == name)[:1]
-            matched_by = "name"
-        if not match and tax and tax.amount_type == "percent":
-            match = candidates.filtered(lambda r: abs(r.rate - tax.amount) < 0.0001)[:1]
-            matched_by = "rate"
-        Mapping.create({"connection_id": self.id, "kind": kind, kind + "_id": record.id,
-                        "remote_record_id": match.id if match else False,
-                        "matched_by": matched_by if match else False})
-        return match
+        mapping = self.env["accounting.sync.mapping"]._match(
+            self, accounts=account, taxes=tax)
+        return mapping.remote_record_id
+
+    def _preflight(self):
+        """What the records in scope that are not synced yet need and lack: the accounts
+        and taxes they use with no counterpart (matched first where they have no mapping),
+        the suggestions waiting for a click, the warnings, and documents in a currency the
+        remote company may not take. Marks the mappings it looked at as needed."""
+        self.ensure_one()
+        return Preflight(self.sudo())
+
+    def action_open_preflight_mappings(self):
+        """The mapping screen, on what the records waiting to be synced need."""
+        self.ensure_one()
+        self._check_sync_user()
+        self.sudo()._preflight()
+        action = self._open_action("accounting_sync.accounting_sync_mapping_action",
+                                   context={"default_connection_id": self.id,
+                                            "search_default_needed": 1})
+        return action
+
+    def action_accept_suggestions(self):
+        self.ensure_one()
+        self._check_sync_admin()
+        self.mapping_ids.filtered(lambda m: m.suggested_remote_id and
+                                  not m.remote_record_id).action_accept_suggestion()
+        preflight = self.sudo()._preflight()
+        return self._notification(preflight.summary(), kind="info" if preflight.ok
+                                  else "warning", next_action={
+                                      "type": "ir.actions.client", "tag": "soft_reload"})
 
     def _remote_url(self, kind, remote_id):
-        """Where an accountant sees the remote record."""
-        if self.environment == "local":
-            return "%s/_sandbox/records/%s/%s" % ((self.local_url or "").rstrip("/"),
-                                                  self.provider, remote_id)
-        if self.provider == "quickbooks_online":
-            host = ("https://app.sandbox.qbo.intuit.com" if self.environment == "sandbox"
-                    else "https://app.qbo.intuit.com")
-            page = {"customer": "customerdetail?nameId=", "vendor": "vendordetail?nameId=",
-                    "product": "items?itemId=", "invoice": "invoice?txnId=",
-                    "credit_note": "creditmemo?txnId=", "bill": "bill?txnId=",
-                    "vendor_credit": "vendorcredit?txnId=",
-                    "customer_payment": "recvpayment?txnId=",
-                    "vendor_payment": "billpayment?txnId=",
-                    "journal_entry": "journal?txnId="}.get(kind, "homepage?")
-            return "%s/app/%s%s" % (host, page, remote_id)
-        page = {"customer": "Contacts/View/", "vendor": "Contacts/View/",
-                "product": "Accounts/Inventory/",
-                "invoice": "AccountsReceivable/View.aspx?InvoiceID=",
-                "credit_note": "AccountsReceivable/ViewCreditNote.aspx?creditNoteID=",
-                "bill": "AccountsPayable/View.aspx?InvoiceID=",
-                "vendor_credit": "AccountsPayable/ViewCreditNote.aspx?creditNoteID=",
-                "journal_entry": "Journal/View.aspx?invoiceID="}.get(kind, "Dashboard/?")
-        return "https://go.xero.com/%s%s" % (page, remote_id.split(",")[0])
+        """Where an accountant sees the remote record (the provider's web app, or the local
+        sandbox's record page)."""
+        adapter_class = ADAPTERS.get(self.provider)
+        if not adapter_class or not remote_id:
+            return False
+        base_url = (self.local_url or "") if self.environment == "local" else None
+        return adapter_class.record_url(self.environment, base_url, self.remote_company_id,
+                                        kind, remote_id)
 
     def _sync(self, trigger="button", bindings=None, commit=False):
         """Run one sync now, in this transaction (``commit``: per batch, for the cron, and
@@ -990,30 +1083,23 @@ class AccountingSyncConnection(models.Model):
                            "lease_until": lease})
 
     def action_sync_now(self):
-        """Queue a sync of this connection for the cron worker; it reports back here."""
+        """Queue a sync of this connection for the cron worker; it reports back here. The
+        first time, ask for the go-live date and show the pre-flight."""
         self.ensure_one()
         self._check_sync_user()
         if not self.sync_start_date:
             self._check_sync_admin()  # the go-live date is an administrator's decision
-            return {
-                "type": "ir.actions.act_window", "res_model": self._name, "res_id": self.id,
-                "view_mode": "form", "target": "new",
-                "views": [(self.env.ref(
-                    "accounting_sync.accounting_sync_connection_view_form_start_date").id,
-                    "form")],
-                "name": self.env._("When does syncing start?"),
-            }
+            wizard = self.env["accounting.sync.start.wizard"].create({
+                "connection_id": self.id,
+                "sync_start_date": fields.Date.context_today(self).replace(month=1, day=1)})
+            return {"type": "ir.actions.act_window", "res_model": wizard._name,
+                    "res_id": wizard.id, "view_mode": "form", "target": "new",
+                    "name": self.env._("When does syncing start?")}
         self._check_can_sync()
         self.sudo().sync_requested_by_id = self.env.user
         self._schedule_sync()
         return self._notification(self.env._(
             "Sync of %s started: you will be notified when it ends.", self.name))
-
-    def action_confirm_start_date(self):
-        self.ensure_one()
-        if not self.sync_start_date:
-            raise UserError(self.env._("Choose the date syncing starts from."))
-        return self.action_sync_now()
 
     @api.model
     def _cron_sync(self, connection_id=None):
@@ -1093,6 +1179,32 @@ class AccountingSyncConnection(models.Model):
         return {"type": "ir.actions.act_window", "res_model": self._name, "res_id": self.id,
                 "view_mode": "form", "target": "current"}
 
+    @api.depends_context("uid")
+    def _compute_pending_connect(self):
+        """The authorization waiting for this user's decision on this connection."""
+        pending = self.env["accounting.sync.connect.wizard"].sudo().search([
+            ("connection_id", "in", self.ids), ("create_uid", "=", self.env.uid)],
+            order="id desc")
+        for connection in self:
+            wizard = pending.filtered(lambda w, c=connection: w.connection_id == c)[:1]
+            connection.pending_connect_id = wizard.id
+            connection.pending_connect_reason = wizard._reason() if wizard else False
+
+    def action_open_pending_connect(self):
+        """Finish connecting: the choice of organisation, a take-over or a re-point."""
+        self.ensure_one()
+        self._check_sync_admin()
+        wizard = self.pending_connect_id
+        if not wizard:
+            raise UserError(self.env._("No authorization is waiting for you on %s: click "
+                                       "Connect.", self.name))
+        return {
+            "type": "ir.actions.act_window", "res_model": wizard._name, "res_id": wizard.id,
+            "view_mode": "form", "target": "new", "name": self.env._("Finish connecting"),
+            "views": [(self.env.ref(
+                "accounting_sync.accounting_sync_connect_wizard_view_form").id, "form")],
+        }
+
     def action_open_failed(self):
         return self._open_action("accounting_sync.accounting_sync_binding_action_failed",
                                  state="failed")
@@ -1100,26 +1212,44 @@ class AccountingSyncConnection(models.Model):
     def action_open_runs(self):
         return self._open_action("accounting_sync.accounting_sync_run_action")
 
+    def action_open_reset_wizard(self):
+        """Reset Record Sync State, starting from nothing: the records are chosen there."""
+        self.ensure_one()
+        self._check_sync_admin()
+        return {"type": "ir.actions.act_window", "res_model": "accounting.sync.reset.wizard",
+                "view_mode": "form", "target": "new",
+                "name": self.env._("Reset Record Sync State"),
+                "context": {"active_model": self._name, "active_id": self.id}}
+
+    def action_open_waiting(self):
+        return self._open_action("accounting_sync.accounting_sync_binding_action",
+                                 state="pending", context={"search_default_waiting": 1})
+
     def action_open_mappings(self):
         return self._open_action("accounting_sync.accounting_sync_mapping_action",
                                  context={"default_connection_id": self.id})
 
     def action_troubleshoot(self):
-        """One CSV of every current error, with what support needs; attached here, e-mailed
-        to the configured support address, and downloaded."""
+        """One CSV of every current problem (failed records, and those waiting for a mapping,
+        a record they need or an answer), with what support needs; attached here, e-mailed
+        to the support address set in Settings, and downloaded — and the user is told which."""
         self.ensure_one()
         self._check_sync_user()
-        failed = self.env["accounting.sync.binding"].search(
-            [("connection_id", "=", self.id), ("state", "=", "failed")], order="remote_type, id")
+        problems = self.env["accounting.sync.binding"].search(
+            [("connection_id", "=", self.id), "|", ("state", "=", "failed"),
+             "&", ("state", "=", "pending"), ("error_kind", "!=", False)],
+            order="error_kind, remote_type, id")
+        kinds = dict(problems._fields["error_kind"]._description_selection(self.env))
         buffer = io.StringIO()
         writer = csv.writer(buffer)
-        writer.writerow(["Record", "Type", "Odoo model", "Odoo id", "Remote company",
-                         "Remote id", "Provider code", "Provider request id", "Message",
-                         "Attempts", "Last run"])
-        for binding in failed:
-            writer.writerow([binding.record_name, binding.remote_type, binding.res_model,
-                             binding.res_id, "%s (%s)" % (self.remote_company_name,
-                                                          self.remote_company_id),
+        writer.writerow(["Record", "Type", "Problem", "State", "Odoo model", "Odoo id",
+                         "Remote company", "Remote id", "Provider code", "Provider request id",
+                         "Message", "Attempts", "Last run"])
+        for binding in problems:
+            writer.writerow([binding.record_name, binding.remote_type,
+                             kinds.get(binding.error_kind, ""), binding.state,
+                             binding.res_model, binding.res_id,
+                             "%s (%s)" % (self.remote_company_name, self.remote_company_id),
                              binding.remote_id or "", binding.error_code or "",
                              binding.request_id or "", binding.last_error or "",
                              binding.attempts, binding.run_id.display_name or ""])
@@ -1132,16 +1262,21 @@ class AccountingSyncConnection(models.Model):
         if support:
             self.env["mail.mail"].sudo().create({
                 "subject": self.env._("Accounting Sync errors: %(connection)s (%(count)s)",
-                                      connection=self.name, count=len(failed)),
+                                      connection=self.name, count=len(problems)),
                 "email_to": support, "auto_delete": False, "body_html": self.env._(
-                    "<p>%(count)s failed items of %(connection)s (%(provider)s, %(remote)s) "
-                    "are attached.</p>", count=len(failed), connection=self.name,
+                    "<p>%(count)s records of %(connection)s (%(provider)s, %(remote)s) that "
+                    "could not be synced are listed in the attached report.</p>",
+                    count=len(problems), connection=self.name,
                     provider=self._provider_label(), remote=self.remote_company_name),
                 "attachment_ids": [fields.Command.link(attachment.id)],
             }).send()
-        self._log(self.env._(
-            "Troubleshooting report with %(count)s errors%(sent)s.", count=len(failed),
-            sent=self.env._(", sent to %s", support) if support else ""),
-            attachment_ids=attachment.ids)
-        return {"type": "ir.actions.act_url", "target": "self",
-                "url": "/web/content/%s?download=true" % attachment.id}
+            said = self.env._("Troubleshooting report of %(count)s problems downloaded and "
+                              "e-mailed to %(support)s.", count=len(problems), support=support)
+        else:
+            said = self.env._("Troubleshooting report of %(count)s problems downloaded. No "
+                              "support address is set in Settings, so it was not e-mailed.",
+                              count=len(problems))
+        self._log(said, attachment_ids=attachment.ids)
+        return self._notification(said, kind="info", next_action={
+            "type": "ir.actions.act_url", "target": "self",
+            "url": "/web/content/%s?download=true" % attachment.id})

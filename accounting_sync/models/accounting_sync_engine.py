@@ -53,7 +53,15 @@ CRON_CALLS_PER_LIMIT = 12
 
 
 class MappingError(Exception):
-    """A record cannot be built: a mapping or a dependency is missing. Plain words."""
+    """A record cannot be built, in plain words. ``reason``: ``mapping`` (an account or tax
+    has no counterpart yet: the record waits, it has not failed), ``blocked`` (a record it
+    needs is not synced: ``blocker`` is that record's sync state) or ``data`` (the record
+    itself cannot be sent: it fails)."""
+
+    def __init__(self, message, reason="data", blocker=None):
+        super().__init__(message)
+        self.reason = reason
+        self.blocker = blocker
 
 
 class _Paused(Exception):
@@ -199,11 +207,23 @@ class AccountingSyncEngine(models.AbstractModel):
             "connection_id": connection.id, "trigger": "records", "user_id": self.env.uid})
         return self._execute(run, only=todo)
 
+    @api.model
+    def _default_product_needed(self, connection, moves):
+        """The connection's Default Product, if a line of ``moves`` needs it (no product, on a
+        document whose provider needs an item on every line)."""
+        product = connection.default_product_id
+        required = connection._item_required_kinds()
+        if product and any(MOVE_KINDS.get(m.move_type) in required and m.invoice_line_ids.filtered(
+                lambda l: l.display_type == "product" and not l.product_id) for m in moves):
+            return product
+        return self.env["product.product"]
+
     def _with_dependencies(self, connection, records):
         result = []
         if records._name == "account.move":
             result += list(records.commercial_partner_id) + list(
-                records.invoice_line_ids.product_id)
+                records.invoice_line_ids.product_id) + list(
+                self._default_product_needed(connection, records))
         if records._name == "account.payment":
             result += list(records.partner_id.commercial_partner_id)
             invoices = records.reconciled_invoice_ids | records.reconciled_bill_ids
@@ -287,7 +307,8 @@ class AccountingSyncEngine(models.AbstractModel):
             return partners
         if kind == "product":
             moves = self._scope_moves(connection, list(connection._allowed_move_types()))
-            return moves.invoice_line_ids.product_id
+            products = moves.invoice_line_ids.product_id
+            return products | self._default_product_needed(connection, moves)
         return self.env[MODEL_OF_KIND[kind]]
 
     def _bindings_to_sync(self, context, kind, only):
@@ -411,7 +432,7 @@ class AccountingSyncEngine(models.AbstractModel):
                 account=context.account_ref(line.account_id),
                 tax=context.tax_ref(line.tax_ids) if line.tax_ids else None,
                 tax_amount=_dec(line.price_total - line.price_subtotal),
-                item=context.item_ref(line.product_id),
+                item=context.item_ref(line.product_id, binding.remote_type),
                 discount_percent=_dec(line.discount) if line.discount else None,
             ))
         if not lines:
@@ -425,6 +446,8 @@ class AccountingSyncEngine(models.AbstractModel):
             exchange_rate=context.exchange_rate(move.currency_id, move.amount_total,
                                                 move.amount_total_signed),
             reference=move.ref or None,
+            tax_code=doc.Ref(context.connection.remote_tax_code)
+            if context.connection.remote_tax_code and move.amount_tax else None,
         )
 
     def _build_payment(self, context, binding, payment):
@@ -506,8 +529,13 @@ class _RunContext:
         return self.deadline is not None and time.monotonic() >= self.deadline
 
     def load_chart(self):
+        """The remote chart (read once), and the pre-flight: the accounts and taxes the
+        records to sync need and lack, said once in the run's outcome."""
         if not self.connection.remote_record_ids:
-            self.connection._refresh_chart()
+            self.connection._refresh_chart(outside=True)
+        self.preflight = self.connection._preflight()
+        if not self.preflight.ok:
+            self.run.outcome = self.preflight.summary()
 
     # -- references ------------------------------------------------------------------------
 
@@ -530,7 +558,7 @@ class _RunContext:
             cache[record.id] = self.connection._remote_for(**{kind: record})
         remote = cache[record.id]
         if not remote:
-            raise MappingError(self.env._(
+            raise MappingError(reason="mapping", message=self.env._(
                 "%(label)s %(record)s has no counterpart in %(remote)s: map it under "
                 "Accounting Sync → Mappings.", label=label, record=record.display_name,
                 remote=self.connection.remote_company_name))
@@ -577,16 +605,22 @@ class _RunContext:
             reason = binding.last_error if binding else self.env._("not synced yet")
             raise MappingError(self.env._(
                 "%(record)s must be synced first: %(reason)s",
-                record=record.display_name, reason=reason or self.env._("not synced yet")))
+                record=record.display_name, reason=reason or self.env._("not synced yet")),
+                reason="blocked", blocker=binding or None)
         return doc.Ref(binding.remote_id, record.display_name)
 
-    def item_ref(self, product):
-        product = product or self.connection.default_product_id
-        if not product:
-            if self.connection.provider == "quickbooks_online":
+    def item_ref(self, product, kind):
+        """The remote item of a line: its product's; for a line without product, the
+        connection's Default Product where the provider needs an item (QBO sales lines),
+        else none (an account-based line)."""
+        if not product and kind in self.connection._item_required_kinds():
+            product = self.connection.default_product_id
+            if not product:
                 raise MappingError(self.env._(
-                    "A line has no product and QuickBooks Online needs one: set a Default "
-                    "Product on the connection."))
+                    "A line has no product, and %s needs one on this kind of document: set "
+                    "a Default Product on the connection (it is synced with the documents "
+                    "that need it).", self.connection._provider_label()), reason="mapping")
+        if not product:
             return None
         return self.dependency_ref(product, "product")
 
@@ -644,10 +678,13 @@ class _RunContext:
                     record=binding.record_name, company=foreign.name,
                     connection=self.connection.name, own=self.connection.company_id.name))
                 continue
+            odoo_record = by_id.get(binding.res_id)
+            if odoo_record and binding.record_name != odoo_record.display_name:
+                binding.record_name = odoo_record.display_name  # kept current
             try:
-                record = self.engine._build(self, binding, by_id.get(binding.res_id))
+                record = self.engine._build(self, binding, odoo_record)
             except MappingError as e:
-                self._fail(binding, str(e))
+                self._hold(binding, e)
                 continue
             payload_hash = Binding._payload_hash(record)
             if binding.state == "synced" and binding.payload_hash == payload_hash and \
@@ -721,14 +758,16 @@ class _RunContext:
         if result.ok:
             created = not binding.remote_id
             values.update({
-                "state": "synced", "remote_id": result.remote_id,
+                "state": "synced", "remote_id": result.remote_id, "blocked_by_id": False,
                 "remote_version": result.remote_version, "attempts": 0,
                 "remote_number": result.remote_number or getattr(record, "number", None),
                 "payload_hash": payload_hash, "last_synced_at": self.env.cr.now(),
                 "last_error": False, "error_code": False, "request_id": False,
             })
             binding.write(values)
-            self.run._count(created=1 if created else 0, updated=0 if created else 1)
+            linked = created and getattr(result, "linked_existing", False)
+            self.run._count(created=1 if created and not linked else 0,
+                            linked=1 if linked else 0, updated=0 if created else 1)
         elif result.outcome_unknown:
             values.update({"state": "pending", "last_error": str(error),
                            "error_code": getattr(error, "code", None),
@@ -744,7 +783,22 @@ class _RunContext:
             self.run._count(failed=1)
 
     def _fail(self, binding, message):
-        binding.write({"state": "failed", "last_error": message, "error_code": "mapping",
-                       "attempts": binding.attempts + 1, "run_id": self.run.id})
+        binding.write({"state": "failed", "last_error": message, "error_code": "data",
+                       "blocked_by_id": False, "attempts": binding.attempts + 1,
+                       "run_id": self.run.id})
         self.run._count(failed=1)
+
+    def _hold(self, binding, error):
+        """A record that cannot be built: it waits for a mapping, is blocked behind another
+        record (failed with it if that one failed, else waiting with it), or fails."""
+        if error.reason == "data":
+            self._fail(binding, str(error))
+            return
+        blocker = error.blocker
+        failed = error.reason == "blocked" and blocker and blocker.state == "failed"
+        binding.write({
+            "state": "failed" if failed else "pending", "last_error": str(error),
+            "error_code": error.reason, "run_id": self.run.id,
+            "blocked_by_id": blocker.id if blocker and error.reason == "blocked" else False})
+        self.run._count(**({"failed": 1} if failed else {"waiting": 1}))
 

@@ -1,6 +1,15 @@
 from odoo import fields, models
 from odoo.exceptions import AccessError, UserError
 
+SYNC_STATES = [("pending", "Pending"), ("synced", "Synced"), ("failed", "Failed"),
+               ("skipped", "Never sync")]
+
+
+def summary_state(states):
+    """One record's sync state over its connections: the worst of them."""
+    states = set(states)
+    return next((s for s in ("failed", "pending", "synced", "skipped") if s in states), False)
+
 
 class AccountingSyncMixin(models.AbstractModel):
     """Sync state and a Sync action on the records the engine sends."""
@@ -12,9 +21,9 @@ class AccountingSyncMixin(models.AbstractModel):
         "accounting.sync.binding", compute="_compute_accounting_sync_binding_ids",
         string="Sync States", groups="accounting_sync.group_accounting_sync_user")
     accounting_sync_state = fields.Selection(
-        [("pending", "Pending"), ("synced", "Synced"), ("failed", "Failed"),
-         ("skipped", "Never sync")], compute="_compute_accounting_sync_binding_ids",
-        string="Sync State", groups="accounting_sync.group_accounting_sync_user")
+        SYNC_STATES, compute="_compute_accounting_sync_binding_ids",
+        string="Sync State", groups="accounting_sync.group_accounting_sync_user",
+        search="_search_accounting_sync_state")
 
     def _compute_accounting_sync_binding_ids(self):
         bindings = self.env["accounting.sync.binding"].search([
@@ -26,9 +35,19 @@ class AccountingSyncMixin(models.AbstractModel):
         for record in self:
             mine = by_record.get(record.id, self.env["accounting.sync.binding"])
             record.accounting_sync_binding_ids = mine
-            states = set(mine.mapped("state"))
-            record.accounting_sync_state = next(
-                (s for s in ("failed", "pending", "synced", "skipped") if s in states), False)
+            record.accounting_sync_state = summary_state(mine.mapped("state"))
+
+    def _search_accounting_sync_state(self, operator, value):
+        """Records with a sync state ``value`` on some connection (False: on none)."""
+        if operator not in ("=", "!="):
+            raise UserError(self.env._("Unsupported search on the sync state."))
+        Binding = self.env["accounting.sync.binding"]
+        domain = [("res_model", "=", self._name)]
+        if value:
+            domain.append(("state", "=", value))
+        bound = Binding._search(domain).subselect("res_id")
+        positive = (operator == "=") == bool(value)
+        return [("id", "in" if positive else "not in", bound)]
 
     def action_accounting_sync(self):
         """Sync these records (and what they depend on) to the connected remote companies of
@@ -49,12 +68,13 @@ class AccountingSyncMixin(models.AbstractModel):
         if not runs:
             raise UserError(self.env._(
                 "No connected Accounting Sync connection of these records' company."))
-        failed = sum(runs.mapped("failed"))
+        problems = any(run.state != "done" for run in runs)
         return {"type": "ir.actions.client", "tag": "display_notification", "params": {
-            "type": "warning" if failed else "success",
-            "message": self.env._("%(created)s created, %(updated)s updated, %(failed)s "
-                                  "failed.", created=sum(runs.mapped("created")),
-                                  updated=sum(runs.mapped("updated")), failed=failed),
+            "type": "warning" if problems else "success",
+            "title": self.env._("Accounting Sync"),
+            "message": "\n".join(run._summary() + (". " + run.outcome if run.outcome and
+                                                   run.state != "done" else "")
+                                 for run in runs),
             "next": {"type": "ir.actions.client", "tag": "soft_reload"}}}
 
     def action_open_accounting_sync_bindings(self):

@@ -24,11 +24,16 @@ class AccountingSyncRun(models.Model):
     start = fields.Datetime(default=fields.Datetime.now, readonly=True)
     end = fields.Datetime(readonly=True)
     created = fields.Integer(readonly=True)
+    linked = fields.Integer(readonly=True, help="Found in the remote company and linked, "
+                                                "instead of created a second time")
     updated = fields.Integer(readonly=True)
     unchanged = fields.Integer(readonly=True)
     failed = fields.Integer(readonly=True)
     skipped = fields.Integer(readonly=True)
     voided = fields.Integer(readonly=True)
+    waiting = fields.Integer(
+        readonly=True, help="Records waiting for a mapping, or for a record they need, to be "
+                            "synced first; they are not failed.")
     unanswered = fields.Integer(
         readonly=True, help="Records whose answer never came (or could not be read): they "
                             "stay pending and are looked up in the remote company next time.")
@@ -55,25 +60,44 @@ class AccountingSyncRun(models.Model):
 
     def _processed(self):
         self.ensure_one()
-        return self.created + self.updated + self.unchanged + self.failed + self.skipped \
-            + self.voided + self.unanswered
+        return self.created + self.linked + self.updated + self.unchanged + self.failed \
+            + self.skipped + self.voided + self.unanswered + self.waiting
 
     def _count(self, **increments):
         """Add to the counters (kept in the database as the run goes)."""
         self.ensure_one()
         self.write({name: self[name] + value for name, value in increments.items() if value})
 
+    def _summary(self):
+        """The run in one line: its connection and what it did."""
+        self.ensure_one()
+        parts = [text for count, text in (
+            (self.created, self.env._("%s created", self.created)),
+            (self.linked, self.env._("%s linked", self.linked)),
+            (self.updated, self.env._("%s updated", self.updated)),
+            (self.voided, self.env._("%s voided", self.voided)),
+            (self.unchanged, self.env._("%s unchanged", self.unchanged)),
+            (self.waiting, self.env._("%s waiting", self.waiting)),
+            (self.unanswered, self.env._("%s awaiting an answer", self.unanswered)),
+            (self.failed, self.env._("%s failed", self.failed)),
+        ) if count]
+        return "%s: %s" % (self.connection_id.name,
+                           ", ".join(parts) or self.env._("nothing to send"))
+
     def _finish(self, state=None, outcome=None):
         self.ensure_one()
         if not state:
-            state = "partial" if self.failed or self.unanswered else "done"
+            state = "partial" if self.failed or self.unanswered or self.waiting else "done"
         self.write({"state": state, "end": fields.Datetime.now(), "lease_until": False,
                     "outcome": outcome or self.outcome})
-        if self.user_id and self.trigger in ("button", "records"):
-            message = self.env._(
-                "%(connection)s: %(created)s created, %(updated)s updated, %(failed)s failed.",
-                connection=self.connection_id.name, created=self.created,
-                updated=self.updated, failed=self.failed)
+        if self.user_id and self.trigger == "button":
+            # Sync now runs in the cron: tell the user who asked, and let the connection's
+            # form refresh its counts (accounting_sync_run_done, static/src).
+            message = self._summary()
+            if self.outcome and state != "done":
+                message += ". " + self.outcome
             self.user_id._bus_send("simple_notification", {
-                "type": "warning" if self.failed or state != "done" else "success",
+                "type": "warning" if state != "done" else "success",
                 "title": self.env._("Accounting Sync"), "message": message})
+            self.user_id._bus_send("accounting_sync_run_done", {
+                "connection_id": self.connection_id.id, "run_id": self.id})

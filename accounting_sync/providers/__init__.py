@@ -38,6 +38,18 @@ def get_adapter(provider, **kwargs):
     return _adapter_class(provider)(**kwargs)
 
 
+def item_required_kinds(provider):
+    """The document kinds whose lines ``provider`` takes only with an item (``Line.item``):
+    ``("invoice", "credit_note")`` for QuickBooks Online, ``()`` for Xero. A line without an
+    item goes as an account-based line on every other kind."""
+    return tuple(_adapter_class(provider).ITEM_REQUIRED_KINDS)
+
+
+def item_required(provider, kind):
+    """Whether every line of a ``kind`` document needs an item with ``provider``."""
+    return kind in item_required_kinds(provider)
+
+
 def check_company_id(provider, value):
     """``value`` as a valid remote company id of ``provider`` (a QBO realm id: 1 to 32
     digits; a Xero tenant id: a UUID), else ProviderError with code ``bad_company_id``."""
@@ -48,5 +60,5 @@ __all__ = [
     "ADAPTERS", "AuthorizationError", "ConfigurationError", "InvalidGrantError",
     "ProviderError", "ProviderResponseError", "ProviderUnavailableError",
     "QuickBooksOnlineAdapter", "RateLimitError", "RemoteCompany", "RemoteIdentity", "TokenSet",
-    "XeroAdapter", "check_company_id", "get_adapter",
+    "XeroAdapter", "check_company_id", "get_adapter", "item_required", "item_required_kinds",
 ]

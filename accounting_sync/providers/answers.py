@@ -9,7 +9,11 @@
   deeper down, so that none of those ever leaves an adapter.
 * :func:`clean` is what a provider's own words go through before they reach a message:
   control characters out, length limited. :func:`pick` gathers them from the fields each
-  provider documents; an error body is never shown as such.
+  provider documents; an error body is never shown as such. :func:`distinct` is the one
+  place where repeats are taken out of what a provider said (QBO's Message repeated at the
+  start of its Detail, the same Xero validation message for two lines), for every message
+  built from a provider's words (:func:`join`, QBO's ``plain_message``, Xero's
+  ``refused_message``).
 """
 import json
 import logging
@@ -140,9 +144,38 @@ def _walk(data, path):
         yield from _walk(data[step], rest)
 
 
-def join(messages, limit=MESSAGES_LENGTH):
-    """Messages as one text of at most ``limit`` characters."""
-    return clean("; ".join(messages), limit)
+_NOT_WORD = re.compile(r"[^0-9a-z]+")
+_SPACED_COLON = re.compile(r"\s+:\s+")
+
+
+def _words(value):
+    """A text as its lower-case words between spaces (`` invalid string ``)."""
+    return " %s " % " ".join(_NOT_WORD.sub(" ", value.casefold()).split())
+
+
+def distinct(texts):
+    """``texts`` (a provider's words, cleaned) once each, in their order: a text whose words
+    another holds in the same order is left out — QBO's Message "Invalid String" next to its
+    Detail "Invalid String : DisplayName cannot contain a colon", a message said twice —
+    comparing words only (case and punctuation ignored); QBO's `` : `` between a title and
+    what follows reads ``: ``. Empty texts are dropped."""
+    texts = [_SPACED_COLON.sub(": ", t).strip() for t in texts if isinstance(t, str)]
+    words = [_words(t) for t in texts]
+    kept = []
+    for n, (value, mine) in enumerate(zip(texts, words)):
+        if not mine.strip():
+            continue
+        if any(mine in other and (mine != other or m < n)
+               for m, other in enumerate(words) if m != n):
+            continue
+        kept.append(value)
+    return kept
+
+
+def join(messages, limit=MESSAGES_LENGTH, separator="; "):
+    """Messages as one text of at most ``limit`` characters, repeats taken out
+    (:func:`distinct`)."""
+    return clean(separator.join(distinct(messages)), limit)
 
 
 # -- shapes ---------------------------------------------------------------------------------

@@ -129,6 +129,12 @@ class OAuthAdapter:
     COMPANY_ID = None           # a valid remote company id (compiled regular expression)
     COMPANY_ID_WORDS = None     # ... in words
     FORBIDDEN = "%s refused access to this company (HTTP 403)."
+    # Capability: the document kinds whose lines the provider takes only with an item
+    # (documents.Line.item); a line without one is account-based on every other kind.
+    ITEM_REQUIRED_KINDS = ()
+    # Whether the tax total sent on a document is kept whatever its lines' tax codes say (QBO
+    # TxnTaxDetail.TotalTax), or only line by line, on taxable lines (Xero TaxAmount).
+    TAX_TOTAL_ON_DOCUMENT = False
     _unauthorized_code = None   # the code of a 401 whose answer names none
     # Where an error answer's messages and code are (answers.pick paths): OAuth's own.
     MESSAGE_PATHS = (("error_description",), ("error",))
@@ -158,6 +164,32 @@ class OAuthAdapter:
             self.endpoints = dict(self.ENDPOINTS[environment])
         else:
             raise ConfigurationError("Unknown environment %r." % environment)
+
+    SANDBOX_CODE = None  # this provider's name in the local provider sandbox's URLs
+
+    @classmethod
+    def record_url(cls, environment, base_url, company_id, kind, remote_id):
+        """Where a person sees a remote record: the provider's web app, or the local
+        sandbox's record page."""
+        remote_id = str(remote_id or "").split(",")[0]
+        if environment == "local":
+            return "%s/_sandbox/view/%s/%s/%s?company=%s" % (
+                (base_url or "").rstrip("/"), cls.SANDBOX_CODE, cls.sandbox_resource(kind),
+                remote_id, company_id or "")
+        return cls.web_url(environment, kind, remote_id)
+
+    @classmethod
+    def sandbox_resource(cls, kind):
+        raise NotImplementedError
+
+    @classmethod
+    def web_url(cls, environment, kind, remote_id):
+        raise NotImplementedError
+
+    @classmethod
+    def item_required(cls, kind):
+        """Whether every line of a ``kind`` document needs an item (``Line.item``) here."""
+        return kind in cls.ITEM_REQUIRED_KINDS
 
     # -- endpoints and ids -----------------------------------------------------------------
 

@@ -29,6 +29,17 @@ class Ref:
     name: str = None
 
 
+# RemoteAccount.group: what an account is, in the same words for every provider (each
+# provider's lookups module holds its table from AccountType/Classification or Type/Class).
+ACCOUNT_GROUPS = (
+    "income", "other_income", "expense", "cost_of_sales", "bank", "receivable", "payable",
+    "current_asset", "fixed_asset", "current_liability", "long_term_liability", "equity",
+    "other",
+)
+# RemoteTax.applies_to: the documents a tax may be used on.
+TAX_APPLIES_TO = ("sales", "purchases", "both")
+
+
 @dataclass
 class RemoteAccount:
     id: str
@@ -37,24 +48,54 @@ class RemoteAccount:
     type: str = None          # QBO AccountType / Xero Type, as the provider says it
     active: bool = True
     is_bank: bool = False     # may receive or pay money (payments' deposit account)
+    group: str = "other"      # one of ACCOUNT_GROUPS
+    currency: str = None      # ISO 4217, when the provider says it (QBO CurrencyRef, Xero
+    #                           CurrencyCode of bank accounts)
+    subtype: str = None       # QBO AccountSubType / Xero SystemAccount, as the provider says it
 
 
 @dataclass
 class RemoteTax:
     id: str                   # QBO TaxCode id / Xero TaxType
     name: str
-    rate: Decimal = None      # percent, when the provider says it
+    rate: Decimal = None      # percent; QBO: the sum of the code's sales rates (of its
+    #                           purchase rates when it has no sales rate); None when the
+    #                           provider decides it per document (a QBO US "TAX" code
+    #                           without rates)
     active: bool = True
+    applies_to: str = "both"  # one of TAX_APPLIES_TO
+    exempt: bool = False      # non-taxable, or 0 %: what an Odoo 0 % tax maps to
+    purchase_rate: Decimal = None  # QBO: the sum of the code's purchase rates, when it has
+
+
+@dataclass
+class RemoteItem:
+    """A product or service of the remote company (QBO Item / Xero Item), for matching
+    Odoo products; ``id`` is what a Product binding's remote id is (QBO Id, Xero ItemID)."""
+
+    id: str
+    name: str
+    code: str = None          # QBO Sku / Xero Code
+    type: str = None          # QBO Type (Service, NonInventory, Inventory, ...); Xero:
+    #                           Inventory (tracked) or NonInventory
+    active: bool = True
+    sale_price: Decimal = None
+    income_account: str = None   # a RemoteAccount id
+    expense_account: str = None  # a RemoteAccount id
 
 
 @dataclass
 class Chart:
-    """The remote company's chart of accounts and taxes, for mapping."""
+    """The remote company's chart of accounts, taxes and items, for mapping."""
 
-    accounts: list = field(default_factory=list)
-    taxes: list = field(default_factory=list)
-    country: str = None
-    currency: str = None
+    accounts: list = field(default_factory=list)   # of RemoteAccount
+    taxes: list = field(default_factory=list)      # of RemoteTax
+    country: str = None       # ISO 3166 alpha-2 of the remote company
+    currency: str = None      # its home (base) currency, ISO 4217
+    items: list = field(default_factory=list)      # of RemoteItem
+    # QBO US: the sales tax code (a rate or a group) Preferences name as the company's
+    # default, what Document.tax_code may carry; None elsewhere.
+    default_tax_code: str = None
 
 
 @dataclass
@@ -110,6 +151,9 @@ class Line:
     account: Ref              # income account (sales) / expense account (purchases)
     tax: Ref = None           # QBO TaxCode / Xero TaxType
     tax_amount: Decimal = Decimal("0")
+    # The product: None makes an account-based line (``account`` and ``tax``) wherever the
+    # provider allows one; the kinds where it does not are the adapter's
+    # ITEM_REQUIRED_KINDS (QBO invoices and credit notes), see providers.item_required().
     item: Ref = None
     discount_percent: Decimal = None
 
@@ -133,6 +177,9 @@ class Document:
     reference: str = None
     remote_id: str = None
     remote_version: str = None
+    # QBO US editions: the tax code (a rate or a group) applied to the document as a whole
+    # (TxnTaxDetail.TxnTaxCodeRef), e.g. Chart.default_tax_code; Xero has none.
+    tax_code: Ref = None
     # Look for it in the remote company before creating it: a send of it may have reached the
     # provider without its answer reaching us. False when it was certainly never sent.
     find_existing: bool = True

@@ -9,6 +9,8 @@ from .answers import obj, parse_json, pick, reading, text
 from .base import OAuthAdapter, RemoteCompany, RemoteIdentity, _retry_after
 from .errors import AuthorizationError, ProviderError, ProviderResponseError
 from .quickbooks_online_lookups import QBO_ID
+from . import quickbooks_online_payloads as payloads
+from .quickbooks_online_payloads import ITEM_REQUIRED_KINDS as SALES_KINDS
 from .quickbooks_online_sync import QboWriter
 from .rate_limits import Rate
 
@@ -63,6 +65,25 @@ class QuickBooksOnlineAdapter(OAuthAdapter):
     # Per realm (provider-facts 1.5): 10 a second, 500 a minute, 40 batch requests a minute.
     RATE_LIMITS = (Rate("per-second", 10, 1.0), Rate("per-minute", 500, 60.0),
                    Rate("batch", 40, 60.0, kind="batch"))
+    # Invoice and credit memo lines are SalesItemLineDetail lines: an item each.
+    ITEM_REQUIRED_KINDS = SALES_KINDS
+    TAX_TOTAL_ON_DOCUMENT = True  # TxnTaxDetail.TotalTax is kept (provider-facts 1.9)
+    SANDBOX_CODE = "qbo"
+    WEB_PAGES = {"customer": "customerdetail?nameId=", "vendor": "vendordetail?nameId=",
+                 "product": "items?itemId=", "invoice": "invoice?txnId=",
+                 "credit_note": "creditmemo?txnId=", "bill": "bill?txnId=",
+                 "vendor_credit": "vendorcredit?txnId=", "customer_payment": "recvpayment?txnId=",
+                 "vendor_payment": "billpayment?txnId=", "journal_entry": "journal?txnId="}
+
+    @classmethod
+    def sandbox_resource(cls, kind):
+        return payloads.ENTITY.get(kind, "Invoice")
+
+    @classmethod
+    def web_url(cls, environment, kind, remote_id):
+        host = ("https://app.sandbox.qbo.intuit.com" if environment == "sandbox"
+                else "https://app.qbo.intuit.com")
+        return "%s/app/%s%s" % (host, cls.WEB_PAGES.get(kind, "homepage?"), remote_id)
     COMPANY_ID = QBO_ID  # realm ids are numeric like entity ids
     COMPANY_ID_WORDS = "a company (realm) id is 1 to 32 digits"
     FORBIDDEN = ("%s refused access to this company (HTTP 403): the token was issued for "

@@ -9,13 +9,45 @@ query filter on: payments by party and date (``CustomerRef`` / ``VendorRef`` and
 ``TxnDate``, one query per batch: the batch's parties, its first to its last date), never
 by ``PaymentRefNum``, ``PrivateNote`` or lines, which QBO does not query (nor ``DocNumber``
 on a Payment): amounts, documents and our number are compared in memory.
+
+The chart (:meth:`Lookups.chart`) is one paged query per list — Account, TaxRate, TaxCode,
+Item, CompanyInfo, Preferences — six calls for a usual company (active records only, as QBO
+answers a query that does not name ``Active``). Each account's provider-neutral ``group``
+(:data:`.documents.ACCOUNT_GROUPS`) comes from its AccountType, else its Classification:
+
+=========================  ======================  ==================  ==================
+AccountType                group                   AccountType         group
+=========================  ======================  ==================  ==================
+Bank                       bank                    Income              income
+Accounts Receivable        receivable              Other Income        other_income
+Other Current Asset        current_asset           Cost of Goods Sold  cost_of_sales
+Fixed Asset, Other Asset   fixed_asset             Expense             expense
+Accounts Payable           payable                 Other Expense       expense
+Other Current Liability,   current_liability       Equity              equity
+Credit Card
+Long Term Liability        long_term_liability     Non-Posting         other
+=========================  ======================  ==================  ==================
+
+(Classification, for another AccountType: Asset → current_asset, Liability →
+current_liability, Equity → equity, Revenue → income, Expense → expense; else other.)
+
+A TaxCode's ``rate`` is the sum of the RateValue of the TaxRates in its SalesTaxRateList
+(``purchase_rate``: in its PurchaseTaxRateList; ``rate`` is that sum when it has no sales
+rate), ``applies_to`` says which of the two lists it has (both, or neither: ``both``), and it
+is ``exempt`` when it is not Taxable or its rate is 0. A Taxable code without rates (the US
+pseudo code ``TAX``, whose rate the transaction's tax code or Automated Sales Tax decides)
+has no rate. The country is CompanyInfo's, as ISO 3166 alpha-2 (QBO answers ``US`` or, since
+2025, ``USA``); the home currency Preferences' CurrencyPrefs.HomeCurrency; the default tax
+code Preferences' TaxPrefs.TaxGroupCodeRef.
 """
 import re
 from decimal import Decimal
 
-from .answers import WrongShape, flag, number, obj, objects, text
-from .documents import Chart, RemoteAccount, RemoteTax
-from .quickbooks_online_payloads import ENTITY, LINKED_TXN_TYPE, journal_total, short_number
+from .answers import WrongShape, distinct, flag, number, obj, objects, text
+from .documents import Chart, RemoteAccount, RemoteItem, RemoteTax
+from .quickbooks_online_payloads import (
+    ENTITY, LINKED_TXN_TYPE, display_name, item_name, journal_total, short_number, sku,
+)
 from .sync_rules import (
     Candidate, cents, chunks, choose_document, choose_party, choose_product, choose_payment,
     index,
@@ -33,6 +65,9 @@ REFERENCED = {"CustomerRef": "customer", "VendorRef": "vendor", "ItemRef": "prod
               "ExpenseAccountRef": "expense account", "DepositToAccountRef": "bank account",
               "BankAccountRef": "bank account", "TaxCodeRef": "tax code",
               "LinkedTxn": "document paid"}
+# what is mapped rather than synced: what its Odoo side is called
+MAPPED = {"account": "account", "income account": "account", "expense account": "account",
+          "bank account": "bank journal's account", "tax code": "tax"}
 # what a kind's records mostly reference, for a 610 that does not name the element
 REFERENCED_BY_KIND = {"invoice": "customer", "credit_note": "customer",
                       "customer_payment": "customer", "bill": "vendor",
@@ -41,6 +76,45 @@ REFERENCED_BY_KIND = {"invoice": "customer", "credit_note": "customer",
 
 
 QBO_ID = re.compile(r"[0-9]{1,32}")  # entity Ids are numeric strings
+
+# AccountType → RemoteAccount.group (the table in the module docstring), then Classification.
+ACCOUNT_GROUPS = {
+    "Bank": "bank", "Accounts Receivable": "receivable",
+    "Other Current Asset": "current_asset", "Fixed Asset": "fixed_asset",
+    "Other Asset": "fixed_asset", "Accounts Payable": "payable",
+    "Credit Card": "current_liability", "Other Current Liability": "current_liability",
+    "Long Term Liability": "long_term_liability", "Equity": "equity", "Income": "income",
+    "Other Income": "other_income", "Cost of Goods Sold": "cost_of_sales",
+    "Expense": "expense", "Other Expense": "expense", "Non-Posting": "other",
+}
+CLASSIFICATION_GROUPS = {"Asset": "current_asset", "Liability": "current_liability",
+                         "Equity": "equity", "Revenue": "income", "Expense": "expense"}
+# CompanyInfo.Country as QBO may spell it → ISO 3166 alpha-2 (the markets QBO serves).
+COUNTRIES = {"USA": "US", "UNITED STATES": "US", "CAN": "CA", "CANADA": "CA",
+             "GBR": "GB", "UK": "GB", "UNITED KINGDOM": "GB", "AUS": "AU", "AUSTRALIA": "AU",
+             "IND": "IN", "INDIA": "IN", "FRA": "FR", "FRANCE": "FR", "NZL": "NZ",
+             "NEW ZEALAND": "NZ", "IRL": "IE", "IRELAND": "IE", "ZAF": "ZA",
+             "SOUTH AFRICA": "ZA", "SGP": "SG", "SINGAPORE": "SG", "HKG": "HK",
+             "HONG KONG": "HK", "MYS": "MY", "MALAYSIA": "MY", "PHL": "PH",
+             "PHILIPPINES": "PH", "ARE": "AE", "UNITED ARAB EMIRATES": "AE", "BRA": "BR",
+             "BRAZIL": "BR", "MEX": "MX", "MEXICO": "MX", "DEU": "DE", "GERMANY": "DE",
+             "ESP": "ES", "SPAIN": "ES", "ITA": "IT", "ITALY": "IT"}
+
+
+def account_group(account_type, classification):
+    """The provider-neutral group of a QBO account (module docstring)."""
+    return ACCOUNT_GROUPS.get(account_type) or CLASSIFICATION_GROUPS.get(classification,
+                                                                         "other")
+
+
+def country_code(value):
+    """CompanyInfo.Country as ISO 3166 alpha-2 (an unknown spelling as given)."""
+    if not value:
+        return None
+    value = value.strip()
+    if len(value) == 2:
+        return value.upper()
+    return COUNTRIES.get(value.upper(), value)
 
 
 def qbo_id(value, what="an Id"):
@@ -79,28 +153,111 @@ def duplicate_name(kind, name, holder="customer, vendor or employee"):
 
 
 def plain_message(kind, label, code, message, detail="", element=None):
-    """QBO's fault for one record, in plain words for the person who must fix it."""
+    """QBO's fault for one record, in plain words for the person who must fix it: what QBO
+    said once (its Message is mostly repeated at the start of its Detail: :func:`.answers
+    .distinct`), and for the common faults what to do."""
     noun = NOUN.get(kind, "record")
-    detail = detail or message
+    said = ": ".join(distinct([message or "", detail or ""])) or "no reason given"
     if code == "610":
         thing = REFERENCED.get(element) or REFERENCED_BY_KIND.get(kind, noun)
-        return ("%s cannot find the %s referenced (inactive or deleted): %s. Reactivate it in "
-                "%s or sync it again." % (LABEL, thing, detail, LABEL))
+        if thing in MAPPED:
+            fix = ("Reactivate it in %s, or map the Odoo %s to an active one (Mappings "
+                   "screen, after refreshing the chart)." % (LABEL, MAPPED[thing]))
+        else:
+            fix = "Reactivate it in %s or sync it again." % LABEL
+        return ("%s cannot find the %s referenced (inactive or deleted): %s. %s"
+                % (LABEL, thing, said.rstrip("."), fix))
     if code == "6240":
         return duplicate_name(kind, label)
     if code == "6140":
         return ("%s already has a document numbered %s (%s); it is not created a second "
                 "time. Renumber the Odoo document or void the remote one." % (LABEL, label,
-                                                                               detail))
+                                                                               said))
     if code == "5010":
         return ("Someone changed this %s in %s at the same time; sync again." % (noun, LABEL))
     if code == "6210":
-        return ("The %s %s is dated in a period closed in %s: %s" % (noun, label, LABEL, detail))
+        return ("The %s %s is dated in a period closed in %s: %s" % (noun, label, LABEL, said))
     if code == "6000":  # a business rule: the detail says which
-        text = re.sub(r"^Business Validation Error:\s*", "", detail)
-    else:
-        text = message if detail == message else "%s: %s" % (message, detail)
-    return "%s refused the %s %s: %s" % (LABEL, noun, label, text)
+        said = re.sub(r"^Business Validation Error:\s*", "", detail or message or said)
+    hint = _hint(kind, code, said, element)
+    return "%s refused the %s %s: %s%s" % (LABEL, noun, label, said,
+                                          " " + hint if hint else "")
+
+
+def _hint(kind, code, said, element):
+    """What to do about a common fault (the others speak for themselves)."""
+    lowered = said.lower()
+    if code == "2040" and "colon" in lowered:
+        return ("QuickBooks Online keeps “:” to separate sub-customers and sub-items: "
+                "remove it from the Odoo record, then sync again.")
+    if code == "2040":
+        return "Remove the character it names from the Odoo record, then sync again."
+    if code == "2050":
+        return ("Shorten the %s in Odoo, then sync again."
+                % (("“%s”" % element) if element else "field it names"))
+    if code == "2500":
+        return ("Check the account and tax mappings (Mappings screen) and that the records "
+                "it references were synced, then retry.")
+    if code == "6000" and ("accounts receivable" in lowered or "accounts payable" in lowered):
+        if kind == "journal_entry":
+            return "Set the partner on that journal line in Odoo, then retry."
+        return ("Map the Odoo account to an income or expense account of %s (Mappings "
+                "screen), then retry." % LABEL)
+    return ""
+
+
+def _account(row):
+    """An Account row as a RemoteAccount."""
+    kind, name = text(row.get("AccountType"), "an AccountType"), text(row.get("Name"))
+    subtype = text(row.get("AccountSubType"), "an AccountSubType")
+    return RemoteAccount(
+        id=qbo_id(row.get("Id"), "an account's Id"),
+        name=text(row.get("FullyQualifiedName"), "an account's name") or name,
+        code=text(row.get("AcctNum"), "an account's AcctNum"), type=kind,
+        active=flag(row.get("Active"), what="an account's Active"),
+        is_bank=kind == "Bank" or (kind == "Other Current Asset" and (
+            subtype == "UndepositedFunds" or name == "Undeposited Funds")),
+        group=account_group(kind, text(row.get("Classification"), "a Classification")),
+        currency=_ref_value(row, "CurrencyRef"), subtype=subtype)
+
+
+def _rate_ids(row, field):
+    details = objects(obj(row.get(field) or {}, "a " + field).get("TaxRateDetail"),
+                      "a TaxRateDetail")
+    return [text(obj(d.get("TaxRateRef") or {}, "a TaxRateRef").get("value"), "a TaxRateRef")
+            for d in details]
+
+
+def _tax(row, rates):
+    """A TaxCode row as a RemoteTax; ``rates``: TaxRate Id → RateValue."""
+    sales, purchases = _rate_ids(row, "SalesTaxRateList"), _rate_ids(row, "PurchaseTaxRateList")
+    sales_rate = sum((rates.get(i, Decimal(0)) for i in sales), Decimal(0)) if sales else None
+    purchase_rate = (sum((rates.get(i, Decimal(0)) for i in purchases), Decimal(0))
+                     if purchases else None)
+    taxable = row.get("Taxable")
+    if taxable is not None:
+        taxable = flag(taxable, what="a tax code's Taxable")
+    rate = sales_rate if sales else purchase_rate
+    if rate is None and not taxable:
+        rate = Decimal(0)
+    return RemoteTax(
+        id=text(row.get("Id"), "a tax code's Id", required=True),
+        name=text(row.get("Name"), "a tax code's name"), rate=rate,
+        active=flag(row.get("Active"), what="a tax code's Active"),
+        applies_to="both" if bool(sales) == bool(purchases) else (
+            "sales" if sales else "purchases"),
+        exempt=taxable is False or rate == 0, purchase_rate=purchase_rate)
+
+
+def _item(row):
+    """An Item row as a RemoteItem."""
+    return RemoteItem(
+        id=qbo_id(row.get("Id"), "an item's Id"), name=text(row.get("Name"), "an item's Name"),
+        code=text(row.get("Sku"), "an item's Sku"), type=text(row.get("Type"), "an item's Type"),
+        active=flag(row.get("Active"), what="an item's Active"),
+        sale_price=number(row.get("UnitPrice"), "an item's UnitPrice"),
+        income_account=_ref_value(row, "IncomeAccountRef"),
+        expense_account=_ref_value(row, "ExpenseAccountRef"))
 
 
 def _email(row):
@@ -144,38 +301,23 @@ class Lookups:
     # -- chart -----------------------------------------------------------------------------------
 
     def chart(self):
-        accounts = []
-        for row in self.rows("Account"):
-            kind, name = text(row.get("AccountType"), "an AccountType"), text(row.get("Name"))
-            accounts.append(RemoteAccount(
-                id=qbo_id(row.get("Id"), "an account's Id"),
-                name=text(row.get("FullyQualifiedName"), "an account's name") or name,
-                code=text(row.get("AcctNum"), "an account's AcctNum"), type=kind,
-                active=flag(row.get("Active"), what="an account's Active"),
-                is_bank=kind == "Bank" or (
-                    kind == "Other Current Asset"
-                    and (row.get("AccountSubType") == "UndepositedFunds"
-                         or name == "Undeposited Funds"))))
+        """Accounts, tax codes (with their rates), items, country, home currency and the
+        default tax code (module docstring)."""
+        accounts = [_account(row) for row in self.rows("Account")]
         rates = {qbo_id(row.get("Id"), "a tax rate's Id"):
                  number(row.get("RateValue"), "a RateValue", Decimal(0))
                  for row in self.rows("TaxRate")}
-        taxes = []
-        for row in self.rows("TaxCode"):
-            details = objects(obj(row.get("SalesTaxRateList") or {}, "a SalesTaxRateList")
-                              .get("TaxRateDetail"), "a TaxRateDetail")
-            ids = [text(obj(d.get("TaxRateRef") or {}, "a TaxRateRef").get("value"))
-                   for d in details]
-            rate = sum((rates[i] for i in ids if i in rates), Decimal(0)) if ids else None
-            taxes.append(RemoteTax(id=text(row.get("Id"), "a tax code's Id", required=True),
-                                   name=text(row.get("Name"), "a tax code's name"), rate=rate,
-                                   active=flag(row.get("Active"), what="a tax code's Active")))
+        taxes = [_tax(row, rates) for row in self.rows("TaxCode")]
+        items = [_item(row) for row in self.rows("Item")]
         info = (self.rows("CompanyInfo") or [{}])[0]
         preferences = (self.rows("Preferences") or [{}])[0]
         currency = obj(obj(preferences.get("CurrencyPrefs") or {}, "its CurrencyPrefs")
                        .get("HomeCurrency") or {}, "its HomeCurrency")
-        return Chart(accounts=accounts, taxes=taxes,
-                     country=text(info.get("Country"), "the country"),
-                     currency=text(currency.get("value"), "the home currency"))
+        tax_prefs = obj(preferences.get("TaxPrefs") or {}, "its TaxPrefs")
+        return Chart(accounts=accounts, taxes=taxes, items=items,
+                     country=country_code(text(info.get("Country"), "the country")),
+                     currency=text(currency.get("value"), "the home currency"),
+                     default_tax_code=_ref_value(tax_prefs, "TaxGroupCodeRef"))
 
     # -- before writing ------------------------------------------------------------------------
 
@@ -185,7 +327,8 @@ class Lookups:
 
     def entity_types(self, entries):
         """Remote party id → "Customer"/"Vendor" for the parties of journal lines."""
-        names = {str(l.party.id): l.party.name for e in entries for l in e.lines if l.party}
+        names = {str(l.party.id): display_name(l.party.name or "")
+                 for e in entries for l in e.lines if l.party}
         found = {}
         for entity in ("Customer", "Vendor"):
             for row in self.rows_in(entity, "Id", names):
@@ -201,7 +344,9 @@ class Lookups:
         """``(candidate, message, code)`` per record: link, fail or create (None, None)."""
         entity = ENTITY[kind]
         other = "Vendor" if kind == "customer" else "Customer"
-        names = [r.name for r in records]
+        # By the DisplayName as sent (the rule "Names the providers refuse").
+        sent = {id(r): display_name(r.name) for r in records}
+        names = list(sent.values())
         rows = self.rows_in(entity, "DisplayName", names)
         rows += self.rows_in(entity, "PrimaryEmailAddr", [r.email for r in records if r.email])
         candidates = [Candidate(id=qbo_id(row.get("Id")), name=text(row.get("DisplayName")),
@@ -212,25 +357,29 @@ class Lookups:
                         for row in self.rows_in(other, "DisplayName", names)], "name")
         decisions = []
         for record in records:
-            candidate, message = choose_party(LABEL, NOUN[kind], record.name, record.email,
+            name = sent[id(record)]
+            candidate, message = choose_party(LABEL, NOUN[kind], name, record.email,
                                               by_name, by_email)
             code = "name_clash" if message else None
-            if not candidate and not message and record.name.strip().casefold() in others:
-                message, code = duplicate_name(kind, record.name, other.lower()), "6240"
+            if not candidate and not message and name.strip().casefold() in others:
+                message, code = duplicate_name(kind, name, other.lower()), "6240"
             decisions.append((candidate, message, code))
         return decisions
 
     def items(self, kind, records):
-        rows = self.rows_in("Item", "Sku", [r.code for r in records if r.code])
-        rows += self.rows_in("Item", "Name", [r.name for r in records])
+        """By Sku, then Name, both as sent (the rule "Names the providers refuse")."""
+        codes = {id(r): sku(r.code) for r in records}
+        names = {id(r): item_name(r.name) for r in records}
+        rows = self.rows_in("Item", "Sku", [c for c in codes.values() if c])
+        rows += self.rows_in("Item", "Name", list(names.values()))
         candidates = [Candidate(id=qbo_id(row.get("Id")), name=text(row.get("Name")),
                                 code=text(row.get("Sku")), version=text(row.get("SyncToken")))
                       for row in _by_id(rows)]
         by_code, by_name = index(candidates, "code"), index(candidates, "name")
         decisions = []
         for record in records:
-            candidate, message = choose_product(LABEL, record.name, record.code, by_code,
-                                                by_name)
+            candidate, message = choose_product(LABEL, names[id(record)], codes[id(record)],
+                                                by_code, by_name)
             decisions.append((candidate, message, "name_clash" if message else None))
         return decisions
 

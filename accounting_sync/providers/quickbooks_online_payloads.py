@@ -5,15 +5,32 @@ payload against the schema). Rules:
 
 * references are ``{"value": Ref.id}``; money is rounded to the cent and written as a JSON
   number; quantities and unit prices keep their precision;
+* names (the rule "Names the providers refuse" in :mod:`.sync_rules`): QBO refuses ``:`` in
+  a Customer's or Vendor's DisplayName and an Item's Name (2040 "Invalid String": the colon
+  is its Parent:Child separator), so each colon and the spaces around it become `` - ``
+  (:func:`display_name`, :func:`item_name`: "Wayne Enterprises: Gotham" → "Wayne
+  Enterprises - Gotham"); DisplayName, CompanyName, Item Name and Sku are at most 100
+  characters (2050 otherwise), a longer one shortened by :func:`.sync_rules.fit`. The Odoo
+  name stays in CompanyName (companies; colons are allowed there) and, when the DisplayName
+  differs from it and CompanyName does not hold it, in Notes ("Name in Odoo: …");
 * a party's currency is sent on create only (QBO cannot change it once there are
   transactions); a vendor's VAT goes to ``TaxIdentifier`` (QBO has no customer equivalent in
   every region, so a customer's VAT is not sent);
-* sales lines are SalesItemLineDetail lines and need an item (QBO takes the income account
-  from the item, so ``Line.account`` is not sent); a discounted line carries its net unit
-  price so that ``Qty × UnitPrice = Amount``; purchase lines are AccountBasedExpenseLineDetail
-  lines (account and tax code);
-* ``TxnTaxDetail.TotalTax`` is Odoo's ``amount_tax``, so the remote total is Odoo's to the
-  cent; the reference goes to ``PrivateNote`` (the memo);
+* sales lines (invoices, credit memos: :data:`ITEM_REQUIRED_KINDS`) are SalesItemLineDetail
+  lines and need an item — QBO takes the income account from the item, so ``Line.account``
+  is not sent, and it would keep a line without ItemRef as mere "documentation", its Amount
+  ignored — so a sales line without an item fails with a :class:`PayloadError` asking for a
+  product (or the connection's Default Product); a discounted line carries its net unit
+  price so that ``Qty × UnitPrice = Amount``. Purchase lines (bills, vendor credits) are
+  always AccountBasedExpenseLineDetail lines, item or not: the line's account and tax code,
+  so the expense goes where Odoo booked it;
+* tax as Odoo computed it: ``TxnTaxDetail.TotalTax`` is Odoo's ``amount_tax`` (sent whenever
+  it is not zero or a line has a tax code) and QBO keeps a TotalTax sent (an override,
+  prorated over the rates of the code, the difference noted as ``OverrideDeltaAmount``), so
+  the remote total is Odoo's to the cent even where the mapped tax code's rate differs from
+  Odoo's; ``Document.tax_code`` goes to ``TxnTaxDetail.TxnTaxCodeRef`` (US editions: the tax
+  code applied to the transaction as a whole, Finance.xsd). The reference goes to
+  ``PrivateNote`` (the memo);
 * journal lines with a party carry ``Entity`` with its type (Customer/Vendor/Employee),
   which the caller resolves (``entity_types``: remote party id → type);
 * a payment's number (Odoo's payment name) goes to ``PaymentRefNum`` (Payment) or
@@ -24,7 +41,9 @@ payload against the schema). Rules:
 """
 from decimal import ROUND_HALF_UP, Decimal
 
-from .sync_rules import PayloadError, digest, money, number, numbered
+import re
+
+from .sync_rules import PayloadError, digest, fit, money, number, numbered
 
 ENTITY = {
     "customer": "Customer", "vendor": "Vendor", "product": "Item",
@@ -33,11 +52,18 @@ ENTITY = {
     "vendor_payment": "BillPayment", "journal_entry": "JournalEntry",
 }
 SALES_KINDS = ("invoice", "credit_note")
+# The kinds whose lines QBO takes only with an item (SalesItemLineDetail): the adapter's
+# capability (QuickBooksOnlineAdapter.ITEM_REQUIRED_KINDS).
+ITEM_REQUIRED_KINDS = SALES_KINDS
 LINKED_TXN_TYPE = {"invoice": "Invoice", "credit_note": "CreditMemo", "bill": "Bill",
                    "vendor_credit": "VendorCredit"}
 UNIT_PRICE_PLACES = 7
 REF_NUMBER_MAX = 21       # PaymentRefNum, DocNumber
 PRIVATE_NOTE_MAX = 4000
+NAME_MAX = 100            # DisplayName, CompanyName, Item Name, Sku
+NOTES_MAX = 1024          # Customer / Vendor Notes (IntuitNamesTypes.xsd)
+COLON = re.compile(r"\s*:[\s:]*")  # a colon, the spaces around it (and colons next to it)
+COLON_REPLACEMENT = " - "
 
 
 def ref(reference):
@@ -57,11 +83,36 @@ def address(addr):
                      "Country": addr.country_code})
 
 
+def without_colons(name):
+    """``name`` with each colon (and the spaces around it) made `` - ``."""
+    return COLON.sub(COLON_REPLACEMENT, name or "").strip()
+
+
+def display_name(name):
+    """The DisplayName a customer or vendor named ``name`` in Odoo gets (and is looked up
+    by): no colon, at most 100 characters."""
+    return fit(without_colons(name), NAME_MAX)
+
+
+def item_name(name):
+    """The Name an item gets (and is looked up by): no colon, at most 100 characters."""
+    return fit(without_colons(name), NAME_MAX)
+
+
+def sku(code):
+    """The Sku an item gets (and is looked up by): at most 100 characters."""
+    return fit((code or "").strip(), NAME_MAX) or None
+
+
 def party_payload(party, create=True):
     """Customer or Vendor."""
+    name = display_name(party.name)
+    company = fit(party.company_name, NAME_MAX)
+    kept = name == party.name or company == party.name
     body = {
-        "DisplayName": party.name,
-        "CompanyName": party.company_name,
+        "DisplayName": name,
+        "CompanyName": company,
+        "Notes": None if kept else ("Name in Odoo: %s" % party.name)[:NOTES_MAX],
         "PrimaryEmailAddr": {"Address": party.email} if party.email else None,
         "PrimaryPhone": {"FreeFormNumber": party.phone} if party.phone else None,
         "BillAddr": address(party.address),
@@ -75,8 +126,8 @@ def party_payload(party, create=True):
 def item_payload(product):
     """Item, Service or NonInventory."""
     return _compact({
-        "Name": product.name,
-        "Sku": product.code,
+        "Name": item_name(product.name),
+        "Sku": sku(product.code),
         "Description": product.description,
         "Type": "Service" if product.service else "NonInventory",
         "UnitPrice": number(product.sale_price) if product.sale_price is not None else None,
@@ -89,8 +140,9 @@ def item_payload(product):
 
 def _sales_line(line):
     if not line.item:
-        raise PayloadError("QuickBooks Online needs a product on every sales line; line “%s” "
-                           "has none." % line.description)
+        raise PayloadError("QuickBooks Online needs a product on every invoice and credit "
+                           "note line, and line “%s” has none: set a product on the line, or "
+                           "a Default Product on the connection." % (line.description or ""))
     unit_price = line.unit_price
     if line.discount_percent and line.quantity:
         unit_price = (Decimal(line.amount) / Decimal(line.quantity)).quantize(
@@ -134,8 +186,10 @@ def document_payload(doc):
     body.update(_currency(doc))
     if doc.due_date and doc.kind in ("invoice", "bill"):
         body["DueDate"] = doc.due_date.isoformat()
-    if doc.amount_tax or any(line.tax for line in doc.lines):
-        body["TxnTaxDetail"] = {"TotalTax": money(doc.amount_tax or 0)}
+    if doc.amount_tax or doc.tax_code or any(line.tax for line in doc.lines):
+        body["TxnTaxDetail"] = _compact({
+            "TxnTaxCodeRef": ref(doc.tax_code) if doc.tax_code else None,
+            "TotalTax": money(doc.amount_tax or 0)})
     return _compact(body)
 
 

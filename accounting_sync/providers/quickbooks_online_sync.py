@@ -16,11 +16,12 @@ Rules:
   records sends the same batches with the same ``requestid`` and ``bId`` values.
 * **Before creating** (a retry after a crash may group records differently, so the
   ``requestid`` alone is not enough), existing records are looked up and linked under the
-  rules of :mod:`.sync_rules`: customers and vendors by DisplayName and e-mail — QBO keeps
+  rules of :mod:`.sync_rules`: customers and vendors by DisplayName (as sent: colons made
+  `` - ``, long names shortened, the rule "Names the providers refuse") and e-mail — QBO keeps
   DisplayName unique across customers, vendors and employees (6240), so a customer named like
   an existing vendor (or the reverse) fails with a message suggesting a suffix; items by Sku
-  then Name; invoices, credit memos, bills, vendor credits and journal entries by DocNumber
-  (``in (...)``, one query per 30 numbers), linked when party and total match — documents
+  then Name (as sent); invoices, credit memos, bills, vendor credits and journal entries by
+  DocNumber (``in (...)``, one query per 30 numbers), linked when party and total match — documents
   only when ``find_existing`` says a send of theirs may have gone unanswered. A 6140
   (duplicate number) answer triggers the same look-up; a second document with the same
   number is never created — except over a *voided* one, which keeps its number in QBO: that
@@ -343,7 +344,7 @@ class QboWriter:
 
     @staticmethod
     def _failure(kind, record, fault):
-        return failed(record.key, plain_message(kind, record_label(record), fault.code,
+        return failed(record.key, plain_message(kind, _label(kind, record), fault.code,
                                                 fault.message, fault.detail, fault.element),
                       code=fault.code or None)
 
@@ -409,6 +410,15 @@ class QboWriter:
         result = self._written(key, data.get(entity))
         result.remote_id = key
         return result
+
+
+def _label(kind, record):
+    """How a message names a record: a party or an item by the name it was sent under."""
+    if kind in PARTY_KINDS:
+        return payloads.display_name(record.name)
+    if kind == "product":
+        return payloads.item_name(record.name)
+    return record_label(record)
 
 
 def _keyed(op, record, body):

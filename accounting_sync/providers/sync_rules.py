@@ -45,6 +45,24 @@ Payments (:func:`choose_payment`)
     be, so it fails with the refusal in plain words. Xero keeps one payment per allocation:
     there the rule is applied allocation by allocation (see :mod:`.xero_sync`).
 
+Names the providers refuse (:func:`fit`, and each provider's payload module)
+    A name goes out as the provider will take it, by one deterministic rule, the same on
+    every send; the look-ups (by name, by code: :func:`choose_party`, :func:`choose_product`)
+    search for and compare the name *as sent*, so a record sent once is found and linked
+    again instead of being created twice:
+
+    * QBO refuses ``:`` (its Parent:Child separator; Fault 2040 "Invalid String") in a
+      Customer's or Vendor's DisplayName and an Item's Name: each colon, with the spaces
+      around it, becomes `` - `` ("Wayne Enterprises: Gotham" → "Wayne Enterprises -
+      Gotham"). The Odoo name is kept where QBO has room for it: CompanyName (a company's
+      name, colons allowed) and, when the DisplayName differs from it, Notes ("Name in
+      Odoo: …"). Xero takes colons.
+    * Lengths: QBO DisplayName, CompanyName, Item Name and Sku at most 100 characters
+      (Fault 2050 otherwise); Xero Contact Name 255, Item Code 30, Item Name 50. A longer
+      text keeps its first characters and ends with ``~`` and the first 6 hex digits of the
+      SHA-256 of the whole text (:func:`fit`): the same text always gives the same name,
+      and two long texts that start alike still get different names.
+
 Within one call a remote record is linked to one record at most: a second record matching the
 same remote record fails (the Odoo side keeps one binding per remote record) — except a
 payment, which then takes the next remote payment that agrees, or is created (two equal
@@ -59,6 +77,7 @@ from .documents import BAD_ANSWER, KINDS, WriteResult
 from .errors import ProviderError, ProviderResponseError
 
 CENT = Decimal("0.01")
+NAME_HASH = 6  # hex digits of the SHA-256 that a shortened name or code ends with
 
 
 class PayloadError(OwnValueError):
@@ -110,6 +129,16 @@ def digest(parts, length):
     """An idempotency key: sha256 of the joined parts, hex, at most ``length`` chars."""
     text = "\x1f".join(str(p) for p in parts)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:length]
+
+
+def fit(text, limit):
+    """``text`` in at most ``limit`` characters (the rule "Names the providers refuse"):
+    unchanged when it fits, else its first characters (trailing spaces dropped), ``~`` and
+    the first :data:`NAME_HASH` hex digits of the SHA-256 of the whole text."""
+    if not text or len(text) <= limit:
+        return text
+    tail = "~" + digest([text], NAME_HASH)
+    return text[:limit - len(tail)].rstrip() + tail
 
 
 def numbered(number, text):

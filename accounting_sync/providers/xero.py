@@ -31,6 +31,27 @@ SCOPES = {
 
 
 class XeroAdapter(OAuthAdapter):
+    SANDBOX_CODE = "xero"
+    SANDBOX_RESOURCES = {"customer": "Contacts", "vendor": "Contacts", "product": "Items",
+                         "invoice": "Invoices", "bill": "Invoices", "credit_note": "CreditNotes",
+                         "vendor_credit": "CreditNotes", "customer_payment": "Payments",
+                         "vendor_payment": "Payments", "journal_entry": "ManualJournals"}
+    WEB_PAGES = {"customer": "Contacts/View/", "vendor": "Contacts/View/",
+                 "product": "Accounts/Inventory/",
+                 "invoice": "AccountsReceivable/View.aspx?InvoiceID=",
+                 "credit_note": "AccountsReceivable/ViewCreditNote.aspx?creditNoteID=",
+                 "bill": "AccountsPayable/View.aspx?InvoiceID=",
+                 "vendor_credit": "AccountsPayable/ViewCreditNote.aspx?creditNoteID=",
+                 "journal_entry": "Journal/View.aspx?invoiceID="}
+
+    @classmethod
+    def sandbox_resource(cls, kind):
+        return cls.SANDBOX_RESOURCES.get(kind, "Invoices")
+
+    @classmethod
+    def web_url(cls, environment, kind, remote_id):
+        return "https://go.xero.com/%s%s" % (cls.WEB_PAGES.get(kind, "Dashboard/?"), remote_id)
+
     code = "xero"
     label = "Xero"
     uses_pkce = True
@@ -50,6 +71,7 @@ class XeroAdapter(OAuthAdapter):
     }
     # Xero has no separate sandbox host: demo companies live in production.
     ENDPOINTS["sandbox"] = ENDPOINTS["production"]
+    ITEM_REQUIRED_KINDS = ()  # every line may be account-based (AccountCode, no ItemCode)
     COMPANY_ID = UUID
     COMPANY_ID_WORDS = "an organisation (tenant) id is a UUID"
     FORBIDDEN = ("%s refused access to this organisation (HTTP 403): it is not connected to "

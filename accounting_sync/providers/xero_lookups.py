@@ -7,20 +7,49 @@ the documents they pay (``Status=="AUTHORISED" AND (Invoice.InvoiceID==Guid("…
 CreditNote.CreditNoteID==Guid("…") …)``, fields Xero optimises for payments), page by page
 (100 a page). Xero dates (``/Date(1573755038314+0000)/``) become ISO strings for
 ``remote_version``.
+
+The chart (:meth:`Lookups.chart`) is four calls: Accounts, TaxRates, Items, Organisation.
+Each account's provider-neutral ``group`` (:data:`.documents.ACCOUNT_GROUPS`) comes from its
+SystemAccount (DEBTORS → receivable, CREDITORS → payable), else its Type, else its Class:
+
+===================================================================  ===================
+Type                                                                 group
+===================================================================  ===================
+BANK                                                                 bank
+CURRENT, INVENTORY, PREPAYMENT                                       current_asset
+FIXED, NONCURRENT                                                    fixed_asset
+CURRLIAB, LIABILITY, PAYG, PAYGLIABILITY, SUPERANNUATIONLIABILITY    current_liability
+TERMLIAB                                                             long_term_liability
+EQUITY                                                               equity
+REVENUE, SALES                                                       income
+OTHERINCOME                                                          other_income
+DIRECTCOSTS                                                          cost_of_sales
+EXPENSE, OVERHEADS, DEPRECIATN, WAGESEXPENSE, SUPERANNUATIONEXPENSE  expense
+===================================================================  ===================
+
+(Class, for another Type: ASSET → current_asset, LIABILITY → current_liability, EQUITY →
+equity, REVENUE → income, EXPENSE → expense; else other.) A tax rate's ``rate`` is its
+EffectiveRate (DisplayTaxRate without one); ``applies_to`` comes from CanApplyToRevenue and
+CanApplyToExpenses (both or neither: ``both``), or, where Xero sends neither, from its
+ReportTaxType (…OUTPUT…/…SALES… → sales, …INPUT…/…EXPENSES…/…PURCHASES…/…IMPORT… →
+purchases); it is ``exempt`` at 0 %. Items are Inventory (IsTrackedAsInventory) or
+NonInventory; the country is the Organisation's CountryCode, the currency its BaseCurrency.
 """
 import re
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from decimal import Decimal
 
-from .answers import WrongShape, clean, flag, join, number, obj, objects, pick, text
+from .answers import WrongShape, clean, distinct, flag, join, number, obj, objects, pick, text
 from .errors import ProviderError
-from .documents import Chart, RemoteAccount, RemoteTax
+from .documents import Chart, RemoteAccount, RemoteItem, RemoteTax
 from .sync_rules import (
     Candidate, cents, chunks, choose_document, choose_party, choose_product, choose_payment,
     first, index,
 )
-from .xero_payloads import DOCUMENT_TYPES, SALES_TYPES, item_code, journal_total, narration
+from .xero_payloads import (
+    DOCUMENT_TYPES, SALES_TYPES, contact_name, item_code, item_name, journal_total, narration,
+)
 
 LABEL = "Xero"
 WHERE_SIZE = 50
@@ -33,6 +62,60 @@ MS_DATE = re.compile(r"/Date\((-?[0-9]{1,15})")
 UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 NOUN = {"invoice": "invoice", "bill": "bill", "credit_note": "credit note",
         "vendor_credit": "vendor credit note", "journal_entry": "manual journal"}
+# SystemAccount, then Type, then Class → RemoteAccount.group (the table in the docstring).
+SYSTEM_GROUPS = {"DEBTORS": "receivable", "CREDITORS": "payable"}
+TYPE_GROUPS = {
+    "BANK": "bank", "CURRENT": "current_asset", "INVENTORY": "current_asset",
+    "PREPAYMENT": "current_asset", "FIXED": "fixed_asset", "NONCURRENT": "fixed_asset",
+    "CURRLIAB": "current_liability", "LIABILITY": "current_liability",
+    "PAYG": "current_liability", "PAYGLIABILITY": "current_liability",
+    "SUPERANNUATIONLIABILITY": "current_liability", "TERMLIAB": "long_term_liability",
+    "EQUITY": "equity", "REVENUE": "income", "SALES": "income",
+    "OTHERINCOME": "other_income", "DIRECTCOSTS": "cost_of_sales", "EXPENSE": "expense",
+    "OVERHEADS": "expense", "DEPRECIATN": "expense", "WAGESEXPENSE": "expense",
+    "SUPERANNUATIONEXPENSE": "expense",
+}
+CLASS_GROUPS = {"ASSET": "current_asset", "LIABILITY": "current_liability",
+                "EQUITY": "equity", "REVENUE": "income", "EXPENSE": "expense"}
+# What to do about Xero's common refusals: (words all in its message, hint).
+HINTS = (
+    (("invoice # must be unique",), "Renumber the Odoo document, or void the one in Xero, "
+                                    "then sync again."),
+    (("credit note # must be unique",), "Renumber the Odoo document, or void the one in "
+                                        "Xero, then sync again."),
+    (("contact name must be unique",), "Give the Odoo partner a distinct name, or link it "
+                                       "to the existing contact manually."),
+    (("is not a valid code for this document",), "Map the Odoo account to an active Xero "
+                                                 "account that this kind of document may "
+                                                 "use (Mappings screen), then retry."),
+    (("cannot be used for this type of transaction",), "Map the Odoo tax to an active Xero "
+                                                       "tax rate for this kind of document "
+                                                       "(Mappings screen), then retry."),
+    (("item code", "already exists"), "Give the Odoo product a distinct internal "
+                                      "reference, or link it to the existing item "
+                                      "manually."),
+    (("is archived",), "Restore it in Xero, or link the Odoo record to an active one."),
+)
+
+
+def account_group(row):
+    """The provider-neutral group of a Xero account (module docstring)."""
+    return (SYSTEM_GROUPS.get(text(row.get("SystemAccount"), "a SystemAccount"))
+            or TYPE_GROUPS.get(text(row.get("Type"), "an account's Type"))
+            or CLASS_GROUPS.get(text(row.get("Class"), "an account's Class"), "other"))
+
+
+def applies_to(row):
+    """``sales``, ``purchases`` or ``both`` for a tax rate (module docstring)."""
+    revenue = flag(row.get("CanApplyToRevenue"), None, "a CanApplyToRevenue")
+    expenses = flag(row.get("CanApplyToExpenses"), None, "a CanApplyToExpenses")
+    if revenue is None and expenses is None:
+        report = (text(row.get("ReportTaxType"), "a ReportTaxType") or "").upper()
+        revenue = "OUTPUT" in report or "SALES" in report
+        expenses = any(w in report for w in ("INPUT", "EXPENSES", "PURCHASES", "IMPORT"))
+    if bool(revenue) == bool(expenses):
+        return "both"
+    return "sales" if revenue else "purchases"
 
 
 class Refused(Exception):
@@ -109,7 +192,16 @@ def errors_of(element):
 
 
 def refused_message(noun, label, messages):
-    return "Xero refused the %s %s: %s" % (noun, label, "; ".join(messages))
+    """Xero's refusal of one record in plain words: its messages once each
+    (:func:`.answers.distinct`), and what to do about the common ones (:data:`HINTS`)."""
+    messages = distinct(messages) or ["no reason given"]
+    said = "; ".join(m.rstrip(".") for m in messages)
+    hints = []
+    for words, hint in HINTS:
+        if any(all(w in m.lower() for w in words) for m in messages) and hint not in hints:
+            hints.append(hint)
+    return "Xero refused the %s %s: %s.%s" % (noun, label, said,
+                                             "".join(" " + h for h in hints))
 
 
 class Lookups:
@@ -130,33 +222,40 @@ class Lookups:
 
     def chart(self):
         """Accounts (id = Code, or AccountID for an account without a code), tax rates
-        (id = TaxType), base currency and country."""
+        (id = TaxType), items (id = ItemID), base currency and country (module docstring)."""
         with typed_refusals():
             return self._chart()
 
     def _chart(self):
-        accounts = []
-        for row in objects(self.writer.call(self.api.get_accounts).get("Accounts"),
-                           "its Accounts"):
-            code = text(row.get("Code"), "an account's Code")
-            kind = text(row.get("Type"), "an account's Type")
-            accounts.append(RemoteAccount(
-                id=code or xero_id(row.get("AccountID"), "an AccountID"),
-                name=text(row.get("Name"), "an account's Name"), code=code, type=kind,
+        accounts = [RemoteAccount(
+            id=text(row.get("Code"), "an account's Code")
+            or xero_id(row.get("AccountID"), "an AccountID"),
+            name=text(row.get("Name"), "an account's Name"),
+            code=text(row.get("Code"), "an account's Code"),
+            type=text(row.get("Type"), "an account's Type"),
+            active=(text(row.get("Status")) or "ACTIVE") == "ACTIVE",
+            is_bank=row.get("Type") == "BANK" or flag(row.get("EnablePaymentsToAccount"), False,
+                                                     "an EnablePaymentsToAccount"),
+            group=account_group(row),
+            currency=text(row.get("CurrencyCode"), "an account's CurrencyCode"),
+            subtype=text(row.get("SystemAccount"), "a SystemAccount"))
+            for row in objects(self.writer.call(self.api.get_accounts).get("Accounts"),
+                               "its Accounts")]
+        taxes = []
+        for row in objects(self.writer.call(self.api.get_tax_rates).get("TaxRates"),
+                           "its TaxRates"):
+            rate = number(row.get("EffectiveRate", row.get("DisplayTaxRate")), "a tax rate",
+                          Decimal(0))
+            taxes.append(RemoteTax(
+                id=text(row.get("TaxType"), "a TaxType", required=True),
+                name=text(row.get("Name"), "a tax rate's Name"), rate=rate,
                 active=(text(row.get("Status")) or "ACTIVE") == "ACTIVE",
-                is_bank=kind == "BANK" or flag(row.get("EnablePaymentsToAccount"), False,
-                                               "an EnablePaymentsToAccount")))
-        taxes = [RemoteTax(
-            id=text(row.get("TaxType"), "a TaxType", required=True),
-            name=text(row.get("Name"), "a tax rate's Name"),
-            rate=number(row.get("EffectiveRate", row.get("DisplayTaxRate")), "a tax rate",
-                        Decimal(0)),
-            active=(text(row.get("Status")) or "ACTIVE") == "ACTIVE")
-            for row in objects(self.writer.call(self.api.get_tax_rates).get("TaxRates"),
-                               "its TaxRates")]
+                applies_to=applies_to(row), exempt=rate == 0))
+        items = [_item(row) for row in objects(
+            self.writer.call(self.api.get_items).get("Items"), "its Items")]
         organisation = first_object(self.writer.call(self.api.get_organisations)
                                     .get("Organisations"), "Organisations")
-        return Chart(accounts=accounts, taxes=taxes,
+        return Chart(accounts=accounts, taxes=taxes, items=items,
                      country=text(organisation.get("CountryCode"), "its CountryCode"),
                      currency=text(organisation.get("BaseCurrency"), "its BaseCurrency"))
 
@@ -165,8 +264,9 @@ class Lookups:
     def parties(self, kind, records):
         """``(candidate, message, code)`` per record. In Xero one contact is both customer and
         supplier, so a vendor may link to a customer's contact."""
-        pairs = [("Name", r.name) for r in records] + [("EmailAddress", r.email)
-                                                       for r in records if r.email]
+        names = {id(r): contact_name(r) for r in records}  # as sent
+        pairs = [("Name", n) for n in names.values()] + [("EmailAddress", r.email)
+                                                         for r in records if r.email]
         rows = self._where(self.api.get_contacts, "Contacts", pairs)
         candidates = [Candidate(id=xero_id(row.get("ContactID"), "a ContactID"),
                                 name=text(row.get("Name")),
@@ -177,15 +277,16 @@ class Lookups:
         by_name, by_email = index(candidates, "name"), index(candidates, "email")
         decisions = []
         for record in records:
-            candidate, message = choose_party(LABEL, "contact", record.name, record.email,
-                                              by_name, by_email)
+            candidate, message = choose_party(LABEL, "contact", names[id(record)],
+                                              record.email, by_name, by_email)
             decisions.append((candidate, message, "name_clash" if message else None))
         return decisions
 
     def items(self, kind, records):
-        """By Code (the Odoo code, or the slug Xero knows the item by), then by Name."""
+        """By Code (the Odoo code, or the slug Xero knows the item by), then by Name, both
+        as sent (the rule "Names the providers refuse")."""
         codes = {id(r): item_code(r) for r in records}
-        names = {id(r): (r.name or "")[:50] for r in records}
+        names = {id(r): item_name(r) for r in records}
         pairs = ([("Code", c) for c in codes.values()] + [("Name", n) for n in names.values()])
         rows = self._where(self.api.get_items, "Items", pairs)
         candidates = [Candidate(id=xero_id(row.get("ItemID"), "an ItemID"),
@@ -198,8 +299,9 @@ class Lookups:
             candidate = first(by_code, codes[id(record)])
             message = None
             if not candidate:
-                candidate, message = choose_product(LABEL, names[id(record)], record.code,
-                                                    by_code, by_name)
+                candidate, message = choose_product(
+                    LABEL, names[id(record)], codes[id(record)] if record.code else None,
+                    by_code, by_name)
             decisions.append((candidate, message, "name_clash" if message else None))
         return decisions
 
@@ -285,6 +387,23 @@ class Lookups:
                 found.append(candidate or None)
             decisions.append(found)
         return decisions
+
+
+def _item(row):
+    """An Items row as a RemoteItem."""
+    sales = obj(row.get("SalesDetails") or {}, "its SalesDetails")
+    purchases = obj(row.get("PurchaseDetails") or {}, "its PurchaseDetails")
+    tracked = flag(row.get("IsTrackedAsInventory"), False, "an IsTrackedAsInventory")
+    return RemoteItem(
+        id=xero_id(row.get("ItemID"), "an ItemID"),
+        name=text(row.get("Name"), "an item's Name") or text(row.get("Code"), "a Code"),
+        code=text(row.get("Code"), "an item's Code"),
+        type="Inventory" if tracked else "NonInventory",
+        sale_price=number(sales.get("UnitPrice"), "an item's UnitPrice"),
+        income_account=text(sales.get("AccountCode"), "an item's AccountCode"),
+        expense_account=text(purchases.get("COGSAccountCode") if tracked else None,
+                             "an item's COGSAccountCode")
+        or text(purchases.get("AccountCode"), "an item's AccountCode"))
 
 
 def _document(allocation):

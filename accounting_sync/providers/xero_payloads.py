@@ -5,16 +5,23 @@ validates every payload, unknown keys refused). Rules:
 
 * accounts: ``Ref.id`` is the AccountCode; the chart gives an account without a code its
   AccountID instead, so an id shaped like a UUID is sent as ``AccountID``;
+* names (the rule "Names the providers refuse" in :mod:`.sync_rules`): a contact's ``Name``
+  is at most 255 characters, an item's ``Code`` 30 and its ``Name`` 50 (xero_accounting.yaml's
+  maxLength); a longer one is shortened by :func:`.sync_rules.fit` (its start, ``~`` and 6
+  hex digits of its SHA-256), and the look-ups search for the shortened text. Colons are
+  fine in Xero;
 * contacts: ``IsCustomer``/``IsSupplier`` are set by Xero itself and never sent; the billing
   address is the POBOX address (the one Xero prints on invoices);
-* items: ``Code`` is required (≤ 30 characters): the Odoo code, else a slug of the name;
-  ``Name`` is cut to Xero's 50 characters;
+* items: ``Code`` is required: the Odoo code, else a slug of the name (:func:`item_code`);
 * documents are created AUTHORISED with tax-exclusive lines; each line carries Odoo's tax
   amount and net amount so the Xero total is Odoo's to the cent. The number goes to
   ``InvoiceNumber`` (invoices and bills: for a bill it is the field Xero shows as the
   bill's reference, since the API's ``Reference`` is for sales only) or
-  ``CreditNoteNumber``; the Odoo reference goes to ``Reference`` on sales documents. Lines
-  carry no ItemCode: ``Line.item`` holds the ItemID, which Xero does not take on a line;
+  ``CreditNoteNumber``; the Odoo reference goes to ``Reference`` on sales documents. Every
+  line is account-based, on every kind (the adapter's ITEM_REQUIRED_KINDS is empty): its
+  ``AccountCode`` (or ``AccountID``) and ``TaxType`` come from the line, and it carries no
+  ItemCode (``Line.item``, when there is one, holds the ItemID, which Xero does not take on
+  a line);
 * Xero's ``CurrencyRate`` is units of document currency per unit of base currency: the
   inverse of ``exchange_rate``, to 6 decimals;
 * a payment becomes one Xero Payment per allocation (an invoice or a credit note), each
@@ -28,9 +35,10 @@ validates every payload, unknown keys refused). Rules:
 import re
 from decimal import ROUND_HALF_UP, Decimal
 
-from .sync_rules import PayloadError, money, number, numbered
+from .sync_rules import PayloadError, fit, money, number, numbered
 
-CODE_MAX, NAME_MAX, REFERENCE_MAX = 30, 50, 255
+CODE_MAX, NAME_MAX, REFERENCE_MAX = 30, 50, 255   # Item Code, Item Name, references
+CONTACT_NAME_MAX = 255
 UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 # kind -> (endpoint collection, Xero Type, number field, id field)
 DOCUMENT_TYPES = {
@@ -70,15 +78,27 @@ def currency_rate(exchange_rate):
 
 
 def slug(text):
-    return re.sub(r"[^A-Za-z0-9]+", "-", text or "").strip("-")[:CODE_MAX]
+    return re.sub(r"[^A-Za-z0-9]+", "-", text or "").strip("-")
 
 
 def item_code(product):
-    """The code Xero will know the item by."""
-    if product.code and len(product.code) > CODE_MAX:
-        raise PayloadError("Xero item codes have at most %d characters: shorten the internal "
-                           "reference “%s”." % (CODE_MAX, product.code))
-    return product.code or slug(product.name)
+    """The Code Xero will know the item by (and it is looked up by): the Odoo code, else a
+    slug of the name, at most 30 characters (:func:`.sync_rules.fit`)."""
+    code = (product.code or "").strip() or slug(product.name)
+    if not code:
+        raise PayloadError("Xero needs a code for every item: give the product an internal "
+                           "reference or a name with letters or digits.")
+    return fit(code, CODE_MAX)
+
+
+def item_name(product):
+    """The Name of an item (and what it is looked up by): at most 50 characters."""
+    return fit((product.name or "").strip(), NAME_MAX)
+
+
+def contact_name(party):
+    """The Name of a contact (and what it is looked up by): at most 255 characters."""
+    return fit((party.name or "").strip(), CONTACT_NAME_MAX)
 
 
 def _address(addr):
@@ -91,7 +111,7 @@ def _address(addr):
 def contact_payload(party, remote_id=None):
     body = {
         "ContactID": remote_id,
-        "Name": party.name,
+        "Name": contact_name(party),
         "EmailAddress": party.email,
         "TaxNumber": party.vat,
         "DefaultCurrency": party.currency,
@@ -114,7 +134,7 @@ def item_payload(product, remote_id=None):
     return _compact({
         "ItemID": remote_id,
         "Code": item_code(product),
-        "Name": (product.name or "")[:NAME_MAX],
+        "Name": item_name(product),
         "Description": product.description,
         "SalesDetails": sales,
         "PurchaseDetails": purchase,

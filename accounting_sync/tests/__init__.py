@@ -8,3 +8,5 @@ from . import test_access
 from . import test_company_isolation
 from . import test_bad_answers
 from . import test_exactly_once
+from . import test_first_sync
+from . import test_tours

@@ -235,7 +235,7 @@ class SyncCase(RpcMixin, AccountTestInvoicingCommon, HttpCase):
     # -- set-up helpers --------------------------------------------------------------------
 
     def connect(self, access_scope="all_accounting", company_data=None, remote_company=None,
-                tax=None, tax_remote=None, name="Books"):
+                tax=None, tax_remote=None, name="Books", mapped=True):
         """A connected connection of ``company_data``'s company (default: the test company)
         to ``remote_company``, with live sandbox tokens and the accounts and tax mapped."""
         company_data = company_data or self.company_data
@@ -262,6 +262,8 @@ class SyncCase(RpcMixin, AccountTestInvoicingCommon, HttpCase):
             "remote_company_name": "Sandbox company", "token_holder_id": self.env.uid,
             **connection._token_values(tokens)})
         connection._refresh_chart()
+        if not mapped:
+            return connection
         service = self.service.with_company(company)
         self.map(connection, account=service.property_account_income_id
                  or service.categ_id.property_account_income_categ_id,

@@ -207,7 +207,7 @@ class TestAccessThatHolds(QuickBooksOnlineSetup, SyncCase):
         failing = self.invoice(taxes=unmapped)
         self.sync()
         binding = self.binding(failing)
-        self.assertEqual(binding.state, "failed")
+        self.assertEqual(binding.error_kind, "mapping", "it waits for the mapping")
         self.connection.mapping_ids.filtered(lambda m: m.tax_id == unmapped).remote_record_id = \
             self.connection.remote_record_ids.filtered(
                 lambda r: r.kind == "tax" and r.name == self.no_tax_remote)

@@ -103,6 +103,7 @@ class CompanyIsolationTests:
         # ...and names A's records on B's connection: they are not B's to reset.
         [wizard_id] = self.rpc(self.admin_b, "accounting.sync.reset.wizard", "create",
                                [{"connection_id": self.connection_b.id, "policy": "void",
+                                 "confirmed": True,
                                  "binding_ids": [Command.set(binding_a.ids)]}])
         self.assertRpcRefused("UserError", self.admin_b, "accounting.sync.reset.wizard",
                               "action_reset", [wizard_id])

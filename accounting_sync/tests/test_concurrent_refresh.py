@@ -146,7 +146,9 @@ class TestConcurrentRefresh(common.BaseCase):
                                                  "is_company": True})
             income = product.categ_id.property_account_income_categ_id
             for kind, record, remote in (("account", income, "Services"),
-                                         ("tax", product.taxes_id[:1], "TAX")):
+                                         ("tax", product.taxes_id.filtered(
+                                             lambda t: t.company_id == env.company)[:1],
+                                          "TAX")):
                 env["accounting.sync.mapping"].create({
                     "connection_id": connection.id, "kind": kind, kind + "_id": record.id,
                     "matched_by": "manual",

@@ -25,7 +25,7 @@ class TestConnect(AccountingSyncCase):
         response = self.connect(connection, self.admin_a, "alice@example.com", [QBO_REALM_2])
         self.assertEqual(response.status_code, 200)
         self.assertTrue(
-            response.url.endswith("/odoo/accounting.sync.connection/%s" % connection.id),
+            response.url.endswith("/odoo/accounting-sync-connections/%s" % connection.id),
             response.url)
         self.assertConnected(connection, QBO_REALM_2, "Sandbox Company US 2", self.admin_a,
                              "alice@example.com")
@@ -59,17 +59,29 @@ class TestConnect(AccountingSyncCase):
         wizard = self.env["accounting.sync.connect.wizard"].search(
             [("connection_id", "=", connection.id)])
         self.assertEqual(len(wizard), 1)
-        self.assertIn("/odoo/accounting.sync.connect.wizard/%s" % wizard.id, response.url)
+        self.assertTrue(response.url.endswith(
+            "/odoo/accounting-sync-connections/%s" % connection.id),
+            "back on the connection, in its menu, where the choice waits")
+        self.assertEqual(connection.with_user(self.admin_a).pending_connect_id, wizard)
+        self.assertFalse(connection.with_user(self.admin_b).pending_connect_id,
+                         "it waits for the admin who signed in only")
+        dialog = connection.with_user(self.admin_a).action_open_pending_connect()
+        self.assertEqual((dialog["target"], dialog["res_id"]), ("new", wizard.id))
         self.assertEqual(set(wizard.company_line_ids.mapped("name")),
                          {"Demo Company (UK)", "Demo Company (US)"})
         connection.invalidate_recordset()
         self.assertEqual(connection.state, "draft", "nothing is stored before the choice")
         wizard = wizard.with_user(self.admin_a)
         wizard.company_line_id = wizard.company_line_ids.filtered(lambda l: l.remote_id == XERO_US)
-        wizard.action_confirm()
+        self.assertEqual(wizard.action_confirm(), {"type": "ir.actions.act_window_close"})
         self.assertConnected(connection, XERO_US, "Demo Company (US)", self.admin_a,
                              "alice@example.com")
         self.assertFalse(wizard.exists(), "the pending tokens are gone")
+        deletes = self.sandbox.calls(provider="xero", method="DELETE")
+        self.assertEqual([c["status"] for c in deletes], [204],
+                         "the organisation approved but not chosen is disconnected at Xero")
+        self.assertTrue(any("Demo Company (UK)" in body and "not chosen" in body
+                            for body in connection.message_ids.mapped("body")))
 
     def test_forged_replayed_and_foreign_state_get_403(self):
         connection = self.create_connection("quickbooks_online")
@@ -101,7 +113,7 @@ class TestConnect(AccountingSyncCase):
         response = self.open_callback(self.admin_a, denied)
         self.assertEqual(response.status_code, 200)
         self.assertIn("You declined the authorization", response.text)
-        self.assertIn("/odoo/accounting.sync.connection/%s" % connection.id, response.text)
+        self.assertIn("/odoo/accounting-sync-connections/%s" % connection.id, response.text)
         connection.invalidate_recordset()
         self.assertEqual(connection.state, "draft")
         self.assertFalse(connection.access_token)
@@ -113,8 +125,10 @@ class TestConnect(AccountingSyncCase):
         response = self.connect(connection, self.admin_b, "Alice@Example.com")
         wizard = self.env["accounting.sync.connect.wizard"].search(
             [("connection_id", "=", connection.id)])
-        self.assertIn("/odoo/accounting.sync.connect.wizard/%s" % wizard.id, response.url)
+        self.assertTrue(response.url.endswith(
+            "/odoo/accounting-sync-connections/%s" % connection.id))
         wizard = wizard.with_user(self.admin_b)
+        self.assertIn("take it over", connection.with_user(self.admin_b).pending_connect_reason)
         self.assertTrue(wizard.takeover)
         self.assertFalse(wizard.repoint)
         connection.invalidate_recordset()

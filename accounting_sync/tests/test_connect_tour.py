@@ -42,7 +42,7 @@ class TestConnectTour(AccountingSyncCase):
         with patch.object(ChromeBrowser, "__init__", capture):
             clicker.start()
             try:
-                self.start_tour("/odoo/accounting.sync.connection/%s" % connection.id,
+                self.start_tour("/odoo/accounting-sync-connections/%s" % connection.id,
                                 "accounting_sync_connect_tour", login=self.admin_a.login,
                                 timeout=120)
             finally:

@@ -6,7 +6,7 @@ from datetime import date
 import requests
 
 from odoo import Command
-from odoo.exceptions import UserError
+from odoo.exceptions import ValidationError
 from odoo.tests import tagged
 
 from ..models.accounting_sync_engine import MAX_TRANSIENT_RETRIES
@@ -121,16 +121,34 @@ class SyncTests:
         run = self.sync()
         self.assertEqual(self.binding(good).state, "synced")
         binding = self.binding(bad)
-        self.assertEqual(binding.state, "failed")
+        self.assertEqual((binding.state, binding.error_kind), ("pending", "mapping"),
+                         "it waits for the mapping: not a failed item")
         self.assertIn("Unmapped tax has no counterpart", binding.last_error)
-        self.assertEqual(run.state, "partial")
-        self.assertIn(binding, run.failed_binding_ids)
-        # Fix the mapping, retry: it syncs.
+        self.assertEqual((run.state, run.waiting, run.failed), ("partial", 1, 0))
+        self.assertIn("Unmapped tax", run.outcome, "said once, in the run")
+        self.assertEqual(self.connection.waiting_count, 1)
+        self.assertEqual(len(self.remote(self.invoices)), 1, "only the good invoice was sent")
         mapping = self.connection.mapping_ids.filtered(lambda m: m.tax_id == other_tax)
-        mapping.remote_record_id = self.connection.remote_record_ids.filtered(
+        self.assertTrue(mapping.needed)
+        exempt = self.connection.remote_record_ids.filtered(
             lambda r: r.kind == "tax" and r.name == self.no_tax_remote)
+        if self.connection._tax_total_on_document():
+            # QBO keeps the document's tax total: allowed, with a word.
+            mapping.remote_record_id = exempt
+            self.assertIn("not taxable", mapping.warning)
+            mapping.remote_record_id = False
+        else:
+            # Xero taxes line by line: a 3 % tax cannot go as an exempt one.
+            with self.assertRaisesRegex(ValidationError, "would not be Odoo's"):
+                mapping.remote_record_id = exempt
+        # Another rate is allowed, with a warning: Odoo's amounts are sent.
+        mapping.remote_record_id = self.connection.remote_record_ids.filtered(
+            lambda r: r.kind == "tax" and r.name == self.tax_remote)
+        self.assertIn("Rates differ", mapping.warning)
         binding.action_retry()
         self.assertEqual(binding.state, "synced", binding.last_error)
+        [remote] = self.remote(self.invoices, **{self.id_field: binding.remote_id})
+        self.assertEqual(self.remote_total(remote), bad.amount_total, "Odoo's amounts")
 
     def test_troubleshoot_report_collects_every_error(self):
         other_tax = self.env["account.tax"].create({
@@ -140,8 +158,9 @@ class SyncTests:
         self.env["ir.config_parameter"].sudo().set_param("accounting_sync.support_email",
                                                           "support@example.com")
         action = self.connection.action_troubleshoot()
+        self.assertIn("e-mailed to support@example.com", action["params"]["message"])
         attachment = self.env["ir.attachment"].browse(int(
-            action["url"].split("/web/content/")[1].split("?")[0]))
+            action["params"]["next"]["url"].split("/web/content/")[1].split("?")[0]))
         report = attachment.raw.decode()
         self.assertIn(bad.name, report)
         self.assertIn("Unmapped tax has no counterpart", report)
@@ -333,7 +352,7 @@ class SyncTests:
         remote_id = self.binding(move).remote_id
         self.env["accounting.sync.reset.wizard"].with_context(
             active_model="accounting.sync.binding", active_ids=self.binding(move).ids).create(
-                {"policy": "forget"}).action_reset()
+                {"policy": "forget", "confirmed": True}).action_reset()
         self.assertFalse(self.binding(move))
         run = self.sync()
         self.assertEqual(run.failed, 0, run.failed_binding_ids.mapped("last_error"))
@@ -368,13 +387,23 @@ class SyncTests:
         self.assertEqual(run.state, "done", run.outcome)
         self.assertEqual(self.binding(move).state, "synced")
 
+    def test_open_remote_shows_the_record_in_the_local_sandbox(self):
+        move = self.invoice()
+        self.sync()
+        binding = self.binding(move)
+        action = binding.action_open_remote()
+        response = requests.get(action["url"], timeout=10)
+        self.assertEqual(response.status_code, 200, action["url"])
+        self.assertIn(binding.remote_id, response.text)
+        self.assertIn(move.name, response.text)
+
     def test_reset_record_sync_state(self):
         move = self.invoice()
         self.sync()
         binding = self.binding(move)
         wizard = self.env["accounting.sync.reset.wizard"].with_context(
             active_model="accounting.sync.binding", active_ids=binding.ids).create(
-                {"policy": "void"})
+                {"policy": "void", "confirmed": True})
         self.assertEqual(wizard.count, 1)
         wizard.action_reset()
         self.assertFalse(binding.exists())
@@ -386,7 +415,7 @@ class SyncTests:
         # Never sync: the record is skipped from now on.
         wizard = self.env["accounting.sync.reset.wizard"].with_context(
             active_model="accounting.sync.binding", active_ids=self.binding(move).ids).create(
-                {"policy": "never"})
+                {"policy": "never", "confirmed": True})
         wizard.action_reset()
         self.assertEqual(self.binding(move).state, "skipped")
         self.assertTrue(any("reset the sync state of 1 records" in body
@@ -401,19 +430,23 @@ class SyncTests:
         self.assertIn("Reset Record Sync State", run.outcome)
         wizard = self.env["accounting.sync.reset.wizard"].with_context(
             active_model="accounting.sync.connection", active_id=self.connection.id).create(
-                {"policy": "forget"})
+                {"policy": "forget", "stale_only": True, "confirmed": True})
         wizard.action_reset()
         self.assertFalse(self.binding(move))
 
     def test_start_date_asked_at_first_sync_and_changes_are_logged(self):
         self.connection.sync_start_date = False
+        self.invoice()
         action = self.connection.action_sync_now()
-        self.assertEqual(action["target"], "new")
-        with self.assertRaises(UserError):
-            self.connection.action_confirm_start_date()
-        self.connection.sync_start_date = START
-        action = self.connection.action_confirm_start_date()
+        self.assertEqual((action["target"], action["res_model"]),
+                         ("new", "accounting.sync.start.wizard"))
+        wizard = self.env[action["res_model"]].browse(action["res_id"])
+        wizard.sync_start_date = START
+        self.assertIn("every account and tax", wizard.preflight_summary)
+        action = wizard.action_start()
         self.assertEqual(action["tag"], "display_notification")
+        self.assertEqual(action["params"]["next"], {"type": "ir.actions.act_window_close"})
+        self.assertEqual(self.connection.sync_start_date, START)
         cron = self.connection.sudo().cron_id
         self.assertEqual(cron.code, "model._cron_sync(%d)" % self.connection.id)
         self.assertTrue(self.env["ir.cron.trigger"].sudo().search([("cron_id", "=", cron.id)]),

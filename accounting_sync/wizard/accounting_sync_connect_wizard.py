@@ -93,17 +93,16 @@ class AccountingSyncConnectWizard(models.TransientModel):
                 "%(new)s instead.", old=self.current_remote_company_name
                 or self.current_remote_company_id, new=line.name))
         pending = self.sudo()
-        tokens = TokenSet(access_token=pending.access_token, refresh_token=pending.refresh_token,
-                          expires_at=pending.access_token_expires_at,
-                          refresh_expires_at=pending.refresh_token_expires_at)
+        tokens = self._tokens()
         identity = RemoteIdentity(subject=self.remote_subject, login=self.remote_login,
                                   name=self.remote_name)
         company = RemoteCompany(id=line.remote_id, name=line.name,
                                 connection_id=line.remote_connection_id)
         connection = self.connection_id
         connection._apply_authorization(tokens, identity, company)
+        connection._disconnect_unchosen(connection._token_set(), self._companies(), company)
         pending.unlink()
-        return connection._form_action()
+        return {"type": "ir.actions.act_window_close"}
 
     def action_cancel(self):
         self._check_owner()
@@ -111,6 +110,31 @@ class AccountingSyncConnectWizard(models.TransientModel):
         connection._log(self.env._(
             "%(user)s cancelled connecting as %(login)s: the new authorization was discarded.",
             user=self.env.user.name, login=self.remote_login))
-        self.sudo().unlink()
-        return connection._form_action()
+        pending = self.sudo()
+        connection._disconnect_unchosen(pending._tokens(), self._companies())
+        pending.unlink()
+        return {"type": "ir.actions.act_window_close"}
+
+    def _tokens(self):
+        pending = self.sudo()
+        return TokenSet(access_token=pending.access_token, refresh_token=pending.refresh_token,
+                        expires_at=pending.access_token_expires_at,
+                        refresh_expires_at=pending.refresh_token_expires_at)
+
+    def _companies(self):
+        return [RemoteCompany(id=line.remote_id, name=line.name,
+                              connection_id=line.remote_connection_id)
+                for line in self.sudo().company_line_ids]
+
+    def _reason(self):
+        """What the pending authorization waits for, in words (on the connection's form)."""
+        self.ensure_one()
+        if self.takeover:
+            return self.env._("You signed in with the login that holds this connection's "
+                              "token: confirm to take it over.")
+        if self.repoint:
+            return self.env._("You chose another remote company than the one this connection "
+                              "is linked to: confirm to point it there.")
+        return self.env._("%s returned several organisations: choose the one this connection "
+                          "syncs.", self.connection_id._provider_label())
 

@@ -20,6 +20,10 @@ class AccountingSyncResetWizard(models.TransientModel):
     remote_type = fields.Selection(
         selection=lambda self: self.env["accounting.sync.binding"]._fields[
             "remote_type"].selection, string="Only Type")
+    stale_only = fields.Boolean(
+        string="Only records linked to another remote company",
+        help="Those synced before the connection was pointed at the company it is linked to "
+             "now.")
     date_from = fields.Date(help="Only records dated on or after this date.")
     date_to = fields.Date(help="Only records dated on or before this date.")
     policy = fields.Selection(
@@ -28,6 +32,10 @@ class AccountingSyncResetWizard(models.TransientModel):
          ("never", "Never sync these records")],
         default="forget", required=True)
     count = fields.Integer(compute="_compute_count", string="Records to reset")
+    summary = fields.Char(compute="_compute_count")
+    confirmed = fields.Boolean(
+        string="I have checked the records and the policy",
+        help="Voiding removes the remote copies; forgetting sends the records again.")
 
     @api.model
     def default_get(self, fields_list):
@@ -41,10 +49,18 @@ class AccountingSyncResetWizard(models.TransientModel):
             values["connection_id"] = self.env.context.get("active_id")
         return values
 
-    @api.depends("binding_ids", "remote_type", "date_from", "date_to", "connection_id")
+    @api.depends("binding_ids", "remote_type", "date_from", "date_to", "connection_id",
+                 "policy", "stale_only")
     def _compute_count(self):
+        policies = dict(self._fields["policy"]._description_selection(self.env))
         for wizard in self:
             wizard.count = len(wizard._bindings())
+            wizard.summary = self.env._(
+                "%(count)s records of %(connection)s: %(policy)s", count=wizard.count,
+                connection=wizard.connection_id.display_name, policy=policies.get(
+                    wizard.policy, "")) if wizard.count else self.env._(
+                "Choose the records: select them in the synced records list, or a type or "
+                "dates here.")
 
     def _bindings(self):
         """The bindings to reset, all of this wizard's connection (read as the user: record
@@ -52,7 +68,12 @@ class AccountingSyncResetWizard(models.TransientModel):
         self.ensure_one()
         if self.binding_ids:
             return self.binding_ids.filtered(lambda b: b.connection_id == self.connection_id)
+        if not (self.remote_type or self.date_from or self.date_to or self.stale_only):
+            return self.env["accounting.sync.binding"]  # an explicit choice, never "all"
         domain = [("connection_id", "=", self.connection_id.id)]
+        if self.stale_only:
+            domain += [("remote_company_id", "!=", False),
+                       ("remote_company_id", "!=", self.connection_id.remote_company_id)]
         if self.remote_type:
             domain.append(("remote_type", "=", self.remote_type))
         bindings = self.env["accounting.sync.binding"].search(domain)
@@ -75,6 +96,8 @@ class AccountingSyncResetWizard(models.TransientModel):
         bindings = self._bindings()
         if not bindings:
             raise UserError(self.env._("No record matches."))
+        if not self.confirmed:
+            raise UserError(self.env._("Tick the confirmation: %s", self.summary))
         bindings.check_access("read")
         failures = []
         if self.policy == "void":

@@ -3,8 +3,12 @@ import { registry } from "@web/core/registry";
 registry.category("web_tour.tours").add("accounting_sync_connect_tour", {
     steps: () => [
         {
-            content: "The connection is not connected yet",
-            trigger: ".o_form_view .o_statusbar_status button[data-value='draft'].o_arrow_button_current",
+            content: "The connection is not connected yet, inside its menu and breadcrumb",
+            trigger: ".o_breadcrumb:contains('Connections')",
+        },
+        {
+            content: "Its status says so",
+            trigger: ".o_form_view .o_field_widget[name='display_status']:contains('Not connected')",
         },
         {
             content: "Connect: off to the provider's consent page",
