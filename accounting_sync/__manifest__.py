@@ -1,6 +1,6 @@
 {
     "name": "Accounting Sync: QuickBooks Online and Xero",
-    "version": "18.0.1.0.0",
+    "version": "18.0.2.0.0",
     "category": "Accounting/Accounting",
     "summary": "Keep an Odoo company's books in step with QuickBooks Online and Xero",
     "author": "accounting_sync developers",
@@ -14,6 +14,7 @@
         "security/accounting_sync_security.xml",
         "security/ir.model.access.csv",
         "data/ir_cron_data.xml",
+        "views/accounting_sync_app_setting_views.xml",
         "views/accounting_sync_binding_views.xml",
         "views/accounting_sync_run_views.xml",
         "views/accounting_sync_mapping_views.xml",

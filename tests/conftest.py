@@ -15,10 +15,29 @@ _addon = types.ModuleType("accounting_sync")
 _addon.__path__ = [os.path.join(ROOT, "accounting_sync")]
 sys.modules.setdefault("accounting_sync", _addon)
 
+from accounting_sync.providers import errors as provider_errors  # noqa: E402
+from accounting_sync.providers.messages import MESSAGES, render  # noqa: E402
 from accounting_sync.providers.rate_limits import forget_pacers  # noqa: E402
 from provider_sandbox import Sandbox  # noqa: E402
 
 REDIRECT_URI = "http://127.0.0.1:8069/accounting_sync/oauth/callback"
+
+
+@pytest.fixture(autouse=True)
+def provider_errors_made(monkeypatch):
+    """Every ProviderError the providers make in a test, checked after it: a code of the
+    catalogue, and its message that code's sentence with its params."""
+    made = []
+    original = provider_errors.ProviderError.__init__
+
+    def init(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        made.append(self)
+    monkeypatch.setattr(provider_errors.ProviderError, "__init__", init)
+    yield made
+    for error in made:
+        assert error.code in MESSAGES, "%r has no catalogue code" % error
+        assert error.message == render(error.code, error.params), error.code
 
 
 @pytest.fixture(scope="session")

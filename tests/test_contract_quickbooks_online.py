@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from accounting_sync.providers import quickbooks_online_payloads as qbo
+from accounting_sync.providers.quickbooks_online import payloads as qbo
 from accounting_sync.providers.documents import (
     Address, Allocation, Document, JournalEntry, JournalLine, Line, Party, Payment, Product, Ref,
 )

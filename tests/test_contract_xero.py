@@ -17,7 +17,7 @@ import jsonschema
 import pytest
 import yaml
 
-from accounting_sync.providers import xero_payloads as xp
+from accounting_sync.providers.xero import payloads as xp
 from accounting_sync.providers.documents import (
     Address, Allocation, Document, JournalEntry, JournalLine, Line, Party, Payment, Product, Ref,
 )

@@ -11,15 +11,15 @@ import pytest
 from accounting_sync.providers import (
     QuickBooksOnlineAdapter, XeroAdapter, item_required, item_required_kinds,
 )
-from accounting_sync.providers import quickbooks_online_payloads as qbo_payloads
-from accounting_sync.providers import xero_payloads as xero_payloads
+from accounting_sync.providers.quickbooks_online import payloads as qbo_payloads
+from accounting_sync.providers.xero import payloads as xero_payloads
 from accounting_sync.providers.answers import distinct
 from accounting_sync.providers.documents import (
     ACCOUNT_GROUPS, TAX_APPLIES_TO, Allocation, Document, Line, Party, Payment, Product, Ref,
 )
-from accounting_sync.providers.quickbooks_online_lookups import plain_message
+from accounting_sync.providers.quickbooks_online.lookups import plain_message
 from accounting_sync.providers.sync_rules import fit
-from accounting_sync.providers.xero_lookups import refused_message
+from accounting_sync.providers.xero.lookups import refused_message
 from test_sync_adapters import REALM, UK, qbo, xero  # noqa: F401  (fixtures)
 
 D0 = D("0")
@@ -235,7 +235,8 @@ def test_qbo_bill_and_vendor_credit_lines_without_item_are_account_based(qbo):
         "Oops", D("1"), D("10"), D("10.00"), Ref(qbo.accounts["Accounts Payable (A/P)"]))],
         D0, "USD")
     [refused] = qbo.push(payable)
-    assert not refused.ok and refused.error.code == "6000"
+    assert not refused.ok and refused.error.code == "refused_account_type"
+    assert refused.error.provider_code == "6000"
     assert "Accounts Payable" in refused.error.message
     assert "Map the Odoo account" in refused.error.message
 
@@ -247,11 +248,13 @@ def test_qbo_sales_line_without_item_fails_before_any_call(qbo):
         Line("Consulting", D("1"), D("100"), D("100.00"), Ref(qbo.accounts["Services"]))],
         D0, "USD")
     [result] = qbo.push(invoice)
-    assert not result.ok and result.error.code == "payload"
+    assert not result.ok and result.error.code == "item_required"
+    assert result.error.provider_code == "payload"
+    assert result.error.params == {"provider": "QuickBooks Online", "noun": "invoice",
+                                   "line": "Consulting"}
     assert result.error.message == (
-        "QuickBooks Online needs a product on every invoice and credit note line, and line "
-        "“Consulting” has none: set a product on the line, or a Default Product on the "
-        "connection.")
+        "QuickBooks Online needs a product on every invoice line, and line “Consulting” has "
+        "none: set a product on the line, or a Default Product on the connection.")
     assert qbo.sb.api_calls("qbo", REALM) == before
     assert qbo.records("Invoice") == []
 
@@ -300,7 +303,8 @@ def test_qbo_a_name_with_a_colon_is_sent_without_it_and_linked_again(qbo):
     # The vendor of the same name clashes with the customer (QBO keeps DisplayName unique
     # across both): the message names it as QBO has it.
     [vendor] = qbo.push(party("Wayne Enterprises: Gotham", "vendor"))
-    assert not vendor.ok and vendor.error.code == "6240"
+    assert not vendor.ok and vendor.error.code == "name_taken"
+    assert vendor.error.provider_code == "6240"
     assert "“Wayne Enterprises - Gotham (Vendor)”" in vendor.error.message
 
 
@@ -319,7 +323,8 @@ def test_qbo_refusal_of_a_colon_reads_once(qbo, monkeypatch):
     """Sent as it is (the rule switched off), the colon gets QBO's 2040, said once."""
     monkeypatch.setattr(qbo_payloads, "display_name", lambda name: name)
     [result] = qbo.push(party("Parent:Child"))
-    assert not result.ok and result.error.code == "2040"
+    assert not result.ok and result.error.code == "refused_colon"
+    assert result.error.provider_code == "2040"
     message = result.error.message
     assert message.startswith("QuickBooks Online refused the customer Parent:Child: Invalid "
                               "String: DisplayName cannot contain a colon")

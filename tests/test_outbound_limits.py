@@ -250,7 +250,8 @@ def test_a_json_error_message_is_cleaned(sb):
     with pytest.raises(ProviderError) as refused:
         adapter.company_info(tokens, REALM)
     message = refused.value.message
-    assert "Bad [31m request X-Injected: yes" in message and refused.value.code == "2020"
+    assert "Bad [31m request X-Injected: yes" in message
+    assert refused.value.code == "request_refused" and refused.value.provider_code == "2020"
     assert "\x1b" not in message and "\n" not in message and len(message) < 700
     adapter, tokens = xero_connected(sb)
     sb.add_fault(status=400, provider="xero", path_contains="Organisation", body={
@@ -335,7 +336,8 @@ def test_an_answer_of_the_wrong_shape_is_a_typed_error(sb, case):
     sb.add_fault(status=200, provider=provider, path_contains=path, body=body)
     with pytest.raises(ProviderResponseError) as bad:
         call(adapter, tokens)
-    assert bad.value.code == "bad_answer"
+    assert bad.value.code == "unreadable_answer"
+    assert bad.value.params["provider"] == adapter.label and bad.value.params["problem"]
     assert bad.value.message.startswith(adapter.label)
 
 

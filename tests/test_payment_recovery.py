@@ -23,7 +23,7 @@ from decimal import Decimal as D
 import pytest
 
 from accounting_sync.providers import ProviderUnavailableError
-from accounting_sync.providers import quickbooks_online_payloads as qbo_payloads
+from accounting_sync.providers.quickbooks_online import payloads as qbo_payloads
 from accounting_sync.providers.documents import Allocation, Payment, Ref
 from test_sync_adapters import (  # noqa: F401 (qbo and xero are fixtures)
     REALM, UK, customer, qbo, qbo_bill, qbo_invoice, qbo_parties_and_item, xero, xero_invoice,
@@ -129,7 +129,8 @@ def test_qbo_refused_as_overpaid_links_the_same_payment_or_fails_plainly(qbo):
     other = paying("customer_payment", party, account, [(invoice, total)], "PBNK1/2026/00002",
                    day=date(2025, 3, 12), find_existing=False)
     [refused] = qbo.push(other)
-    assert not refused.ok and refused.error.code == "6000"
+    assert not refused.ok and refused.error.code == "overpaid_unmatched"
+    assert refused.error.provider_code == "6000"
     assert refused.error.message.startswith("QuickBooks Online refused the customer payment "
                                             "PBNK1/2026/00002")
     assert "No payment there has this one's party, date, amount and documents" in (
@@ -276,7 +277,9 @@ def test_xero_refused_as_overpaid_links_completes_or_fails_plainly(xero):
                    "PBNK1/2026/00003", find_existing=False)
     [refused] = xero.push(other)
     assert not refused.ok and "exceeds the amount outstanding" in refused.error.message
-    assert "No payment there has this one's contact, date, amount and documents" in (
+    assert refused.error.code == "overpaid_unmatched" and refused.error.provider_code == (
+        "validation")
+    assert "No payment there has this one's party, date, amount and documents" in (
         refused.error.message)
     assert len(live(xero)) == 3
 

@@ -138,7 +138,8 @@ def test_qbo_parties_create_link_and_clash(qbo):
     assert not clash.ok and "ap@acme.test" in clash.error.message
     assert "someone@else.test" in clash.error.message and "rename" in clash.error.message
     [vendor] = qbo.push(customer("Acme Inc", None, kind="vendor"))
-    assert not vendor.ok and vendor.error.code == "6240"
+    assert not vendor.ok and vendor.error.code == "name_taken"
+    assert vendor.error.provider_code == "6240"
     assert "Acme Inc (Vendor)" in vendor.error.message
     assert [c["DisplayName"] for c in qbo.records("Customer")] == ["Acme Inc", "Globex"]
     assert qbo.deactivate("customer", created.remote_id).ok
@@ -165,7 +166,9 @@ def test_qbo_never_a_second_document_with_the_same_number(qbo):
             "Amount": 10, "DetailType": "SalesItemLineDetail",
             "SalesItemLineDetail": {"ItemRef": {"value": item}}}]}, REALM)
     [result] = qbo.push(qbo_invoice(qbo, "INV/9", party, item))
-    assert not result.ok and result.error.code == "6140"
+    assert not result.ok and result.error.code == "number_in_use"
+    assert result.error.provider_code == "6140"
+    assert result.error.params["number"] == "INV/9" and result.error.params["id"] == theirs["Id"]
     assert "INV/9" in result.error.message and theirs["Id"] in result.error.message
     assert len(qbo.records("Invoice")) == 1
 
@@ -241,7 +244,7 @@ def test_qbo_one_bad_record_does_not_stop_the_others(qbo):
     good, failed, also_good = qbo.push(qbo_invoice(qbo, "INV/1", party, item), bad,
                                        qbo_invoice(qbo, "INV/3", party, item))
     assert good.ok and also_good.ok and not failed.ok
-    assert failed.error.code == "610"
+    assert failed.error.code == "reference_inactive" and failed.error.provider_code == "610"
     assert failed.error.message.startswith("QuickBooks Online cannot find the customer "
                                            "referenced (inactive or deleted)")
 

@@ -1,5 +1,5 @@
 -- A copied (staging, test) database must never talk to a live remote company:
--- forget every token and the app secrets, and stop the scheduled jobs.
+-- forget every token and every app secret, and stop the scheduled jobs.
 UPDATE accounting_sync_connection
    SET access_token = NULL,
        refresh_token = NULL,
@@ -10,8 +10,9 @@ UPDATE accounting_sync_connection
        token_holder_id = NULL,
        state = CASE WHEN state = 'connected' THEN 'disconnected' ELSE state END;
 
-DELETE FROM ir_config_parameter
- WHERE key IN ('accounting_sync.qbo_client_secret', 'accounting_sync.xero_client_secret');
+UPDATE accounting_sync_app_setting
+   SET value = NULL
+ WHERE secret;
 
 UPDATE ir_cron
    SET active = false

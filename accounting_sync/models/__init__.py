@@ -1,7 +1,10 @@
 from . import accounting_sync_engine
+from . import accounting_sync_app_setting
+from . import accounting_sync_oauth_mixin
 from . import accounting_sync_connection
 from . import accounting_sync_binding
-from . import accounting_sync_attempt
+from . import accounting_sync_request
+from . import accounting_sync_request_member
 from . import accounting_sync_run
 from . import accounting_sync_remote_record
 from . import accounting_sync_mapping
@@ -12,3 +15,4 @@ from . import account_payment
 from . import res_partner
 from . import product_product
 from . import product_template
+from . import account_partial_reconcile

@@ -161,7 +161,11 @@ class AccountingSyncMapping(models.Model):
     def write(self, vals):
         if "remote_record_id" in vals and "matched_by" not in vals:
             vals = dict(vals, matched_by="manual", confidence="manual")
-        return super().write(vals)
+        result = super().write(vals)
+        if vals.get("remote_record_id"):
+            # The records that waited for a counterpart are due again.
+            self.env["accounting.sync.binding"].sudo()._wake_mappings(self.connection_id)
+        return result
 
     def action_accept_suggestion(self):
         """Use the suggested counterparts (those that are not refused)."""

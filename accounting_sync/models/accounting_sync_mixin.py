@@ -7,12 +7,21 @@ SYNC_STATES = [("pending", "Pending"), ("synced", "Synced"), ("failed", "Failed"
 
 def summary_state(states):
     """One record's sync state over its connections: the worst of them."""
-    states = set(states)
+    states = {"pending" if s in ("waiting", "to_void") else s for s in states}
     return next((s for s in ("failed", "pending", "synced", "skipped") if s in states), False)
 
 
 class AccountingSyncMixin(models.AbstractModel):
-    """Sync state and a Sync action on the records the engine sends."""
+    """The synced-model contract, and the change queue the synced models keep.
+
+    Each synced model (invoices and bills, payments, partners, products) says what it is sent
+    as (:meth:`_accounting_sync_kind`), builds its provider-neutral record
+    (:meth:`_accounting_sync_build`) and names the records it needs synced first
+    (:meth:`_accounting_sync_dependencies`). When something is posted, edited, cancelled,
+    it marks its sync state due — pending, or *to void* — for every connection of its
+    company whose scope and start date include it, in the same transaction
+    (:meth:`_accounting_sync_mark_due`): a run then takes the due sync states only and
+    never searches history."""
 
     _name = "accounting.sync.mixin"
     _description = "Accounting Sync: synced record"
@@ -24,6 +33,86 @@ class AccountingSyncMixin(models.AbstractModel):
         SYNC_STATES, compute="_compute_accounting_sync_binding_ids",
         string="Sync State", groups="accounting_sync.group_accounting_sync_user",
         search="_search_accounting_sync_state")
+
+    # ------------------------------------------------------------------------------------
+    # The contract
+    # ------------------------------------------------------------------------------------
+
+    def _accounting_sync_kind(self, connection):
+        """What this record is sent as by ``connection`` (``None``: out of its scope)."""
+        raise NotImplementedError
+
+    def _accounting_sync_build(self, context, binding):
+        """This record as the provider-neutral record ``binding`` sends (providers.documents);
+        raise ``MappingError`` when it cannot be built."""
+        raise NotImplementedError
+
+    def _accounting_sync_dependencies(self, connection):  # pylint: disable=unused-argument
+        """The records that must be synced before these ones (a recordset per model)."""
+        return []
+
+    def _accounting_sync_references(self, connection):  # pylint: disable=unused-argument
+        """The records whose sync states a batch of these reads (read in one query each)."""
+        return []
+
+    # ------------------------------------------------------------------------------------
+    # The change queue
+    # ------------------------------------------------------------------------------------
+
+    def _accounting_sync_connections(self):
+        """The connections these records may be sent through: those of their companies (a
+        record shared by every company: all of them) that have a start date."""
+        companies = self.mapped("company_id") if "company_id" in self._fields else None
+        domain = [("sync_start_date", "!=", False)]
+        if companies is not None and not any(not r.company_id for r in self):
+            domain.append(("company_id", "in", companies.ids))
+        return self.env["accounting.sync.connection"].sudo().search(domain)
+
+    def _accounting_sync_mark_due(self, void=False, create=True, connections=None):
+        """Mark these records' sync states due (``void``: to void) on every connection whose
+        scope includes them, with the records they need; ``create``: make the sync states
+        that do not exist yet (posting); else only existing ones are marked (an edit of a
+        partner never synced is nothing to send)."""
+        records = self.sudo()
+        if not records:
+            return
+        Binding = self.env["accounting.sync.binding"].sudo()
+        for connection in connections if connections is not None else \
+                records._accounting_sync_connections():
+            todo = {}
+            allowed = connection._allowed_kinds()
+            for record in records:
+                if connection._foreign(record):
+                    continue
+                kind = record._accounting_sync_kind(connection)
+                if kind in allowed:
+                    todo[record.id] = kind
+            if not todo:
+                continue
+            Binding._enqueue(connection, records.browse(list(todo)), todo, void=void,
+                             create=create)
+            if not void and create:
+                for needed in records.browse(list(todo))._accounting_sync_dependencies(
+                        connection):
+                    needed._accounting_sync_require(connection)
+
+    def _accounting_sync_require(self, connection):
+        """These records are needed by a record to send: make their sync states pending
+        where they have none yet (never touch one that exists)."""
+        records = self.sudo().filtered(lambda r: not connection._foreign(r))
+        kinds = {}
+        allowed = connection._allowed_kinds()
+        for record in records:
+            kind = record._accounting_sync_kind(connection)
+            if kind in allowed:
+                kinds[record.id] = kind
+        if kinds:
+            self.env["accounting.sync.binding"].sudo()._enqueue(
+                connection, records.browse(list(kinds)), kinds, only_missing=True)
+
+    # ------------------------------------------------------------------------------------
+    # Sync state on the record, and Sync to…
+    # ------------------------------------------------------------------------------------
 
     def _compute_accounting_sync_binding_ids(self):
         bindings = self.env["accounting.sync.binding"].search([
@@ -43,7 +132,9 @@ class AccountingSyncMixin(models.AbstractModel):
             raise UserError(self.env._("Unsupported search on the sync state."))
         Binding = self.env["accounting.sync.binding"]
         domain = [("res_model", "=", self._name)]
-        if value:
+        if value == "pending":
+            domain.append(("state", "in", ("pending", "waiting", "to_void")))
+        elif value:
             domain.append(("state", "=", value))
         bound = Binding._search(domain).subselect("res_id")
         positive = (operator == "=") == bool(value)
@@ -58,13 +149,12 @@ class AccountingSyncMixin(models.AbstractModel):
         # The user's connections (record rules: their allowed companies).
         connections = self.env["accounting.sync.connection"].search([
             ("state", "=", "connected"), ("sync_start_date", "!=", False)])
-        Engine = self.env["accounting.sync.engine"]
         runs = self.env["accounting.sync.run"]
         for connection in connections:
-            mine = self.filtered(lambda r, c=connection: not Engine._foreign_company(c, r) and (
+            mine = self.filtered(lambda r, c=connection: not c._foreign(r) and (
                 "company_id" not in r._fields or r.company_id or c.company_id in self.env.companies))
             if mine:
-                runs |= Engine._sync_records(connection, mine)
+                runs |= connection._start_run("records", records=mine)
         if not runs:
             raise UserError(self.env._(
                 "No connected Accounting Sync connection of these records' company."))

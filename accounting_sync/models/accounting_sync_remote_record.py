@@ -74,7 +74,8 @@ class AccountingSyncRemoteRecord(models.Model):
 
     @api.model
     def _store_chart(self, connection, chart):
-        """Keep what ``chart`` (the adapter's) says of the remote accounts and taxes."""
+        """Keep what ``chart`` (the adapter's) says of the remote accounts and taxes; return
+        what it says of the remote company, for the connection."""
         Remote = self.sudo()
         known = {(r.kind, r.remote_id): r for r in connection.sudo().with_context(
             active_test=False).remote_record_ids}
@@ -99,3 +100,6 @@ class AccountingSyncRemoteRecord(models.Model):
                 else:
                     Remote.create(dict(values, connection_id=connection.id, kind=kind,
                                        remote_id=item.id))
+        return {"remote_currency": chart.currency or False,
+                "remote_country": chart.country or False,
+                "remote_tax_code": getattr(chart, "default_tax_code", None) or False}

@@ -1,4 +1,11 @@
+import logging
+from datetime import timedelta
+
 from odoo import api, fields, models
+
+from .params import run_lease_seconds
+
+_logger = logging.getLogger(__name__)
 
 
 class AccountingSyncRun(models.Model):
@@ -18,9 +25,13 @@ class AccountingSyncRun(models.Model):
         required=True, readonly=True)
     user_id = fields.Many2one("res.users", readonly=True, default=lambda self: self.env.user)
     state = fields.Selection(
-        [("running", "Running"), ("done", "Done"), ("partial", "Done with failures"),
-         ("interrupted", "Interrupted"), ("failed", "Failed")],
-        default="running", required=True, readonly=True)
+        [("running", "Running"), ("paused", "Paused"), ("done", "Done"),
+         ("partial", "Done with failures"), ("interrupted", "Interrupted"),
+         ("failed", "Failed")],
+        default="running", required=True, readonly=True, index=True,
+        help="Paused: it used its time share and the scheduled job resumes it at once. A "
+             "running run whose worker stopped (its lease ran out) is taken over by the next "
+             "call of the job.")
     start = fields.Datetime(default=fields.Datetime.now, readonly=True)
     end = fields.Datetime(readonly=True)
     created = fields.Integer(readonly=True)
@@ -58,6 +69,27 @@ class AccountingSyncRun(models.Model):
             run.display_name = "%s – %s" % (run.connection_id.name,
                                             fields.Datetime.to_string(run.start))
 
+    @api.model
+    def _resume_or_create(self, connection, trigger, user):
+        """The run a committing sync of ``connection`` works on: the one that paused after
+        its time share or whose worker died (its lease ran out), else a new one."""
+        now = fields.Datetime.now()
+        lease = now + timedelta(seconds=run_lease_seconds(self.env))
+        paused = self.search([("connection_id", "=", connection.id), "|",
+                              ("state", "=", "paused"), "&", ("state", "=", "running"),
+                              ("lease_until", "<=", now)], order="id desc", limit=1)
+        if paused:
+            abandoned = paused.state == "running"
+            paused.write({"state": "running", "remaining": 0, "lease_until": lease,
+                          "outcome": self.env._("Taken over: the worker running it stopped "
+                                                "before it ended.") if abandoned else False})
+            if abandoned:
+                _logger.warning("Accounting sync: run %s of connection %s was abandoned by its "
+                                "worker; resuming it", paused.id, connection.id)
+            return paused
+        return self.create({"connection_id": connection.id, "trigger": trigger,
+                            "user_id": user.id, "lease_until": lease})
+
     def _processed(self):
         self.ensure_one()
         return self.created + self.linked + self.updated + self.unchanged + self.failed \
@@ -83,6 +115,14 @@ class AccountingSyncRun(models.Model):
         ) if count]
         return "%s: %s" % (self.connection_id.name,
                            ", ".join(parts) or self.env._("nothing to send"))
+
+    def _pause(self, remaining):
+        """The run used its time share: the next call of the job resumes it at once."""
+        self.ensure_one()
+        self.write({"state": "paused", "remaining": remaining, "lease_until": False,
+                    "outcome": self.env._(
+                        "Paused after its time share with at least %(count)s records to go; "
+                        "it continues at once.", count=remaining)})
 
     def _finish(self, state=None, outcome=None):
         self.ensure_one()

@@ -2,6 +2,8 @@
 synced need and lack — once, all of it — instead of failing record by record."""
 from collections import Counter
 
+from psycopg2.extensions import AsIs
+
 from .accounting_sync_mapping import APPLIED
 
 
@@ -11,9 +13,12 @@ class Preflight:
     ``start`` overrides the connection's start date (the first-sync dialog asks for it).
     With ``apply``, the accounts and taxes with no mapping are matched now (mappings
     created, applied or suggested) and every mapping is marked needed or not; without, the
-    matches are only worked out."""
+    matches are only worked out. It reads the records whose sync state is due or waiting
+    (the queue); with ``scan``, every record in scope that is not synced (the first sync,
+    before anything is queued)."""
 
-    def __init__(self, connection, start=None, apply=True):
+    def __init__(self, connection, start=None, apply=True, scan=False):
+        self.scan = scan
         self.connection = connection
         self.env = env = connection.env
         self.start = start or connection.sync_start_date
@@ -79,17 +84,18 @@ class Preflight:
               JOIN account_move_line l ON l.move_id = m.id
               JOIN res_currency c ON c.id = m.currency_id
          LEFT JOIN account_move_line_account_tax_rel t ON t.account_move_line_id = l.id
-         LEFT JOIN accounting_sync_binding b
+         %(join)s JOIN accounting_sync_binding b
                 ON b.connection_id = %(connection)s AND b.res_model = 'account.move'
                AND b.res_id = m.id
              WHERE m.company_id = %(company)s AND m.state = 'posted' AND m.date >= %(start)s
-               AND (b.id IS NULL OR b.state IN ('pending', 'failed'))
+               AND (%(scan)s AND b.id IS NULL OR b.state IN ('pending', 'waiting', 'failed'))
                AND ((m.move_type IN %(doc_types)s AND l.display_type = 'product')
                     OR (%(entries)s AND m.move_type = 'entry' AND m.journal_id IN %(general)s
                         AND m.origin_payment_id IS NULL AND m.statement_line_id IS NULL))
         """, {"connection": connection.id, "company": connection.company_id.id,
               "start": self.start, "doc_types": doc_types, "general": general,
-              "entries": "journal_entry" in kinds})
+              "entries": "journal_entry" in kinds, "scan": self.scan,
+              "join": AsIs("LEFT" if self.scan else "")})
         account_ids, tax_ids, product_ids = set(), set(), set()
         by_account, by_tax, moves = {}, {}, {}
         for account_id, tax_id, product_id, move_id, currency in cr.fetchall():
@@ -119,15 +125,16 @@ class Preflight:
               FROM account_payment p
               JOIN account_journal j ON j.id = p.journal_id
               JOIN res_currency c ON c.id = p.currency_id
-         LEFT JOIN accounting_sync_binding b
+         %(join)s JOIN accounting_sync_binding b
                 ON b.connection_id = %(connection)s AND b.res_model = 'account.payment'
                AND b.res_id = p.id
              WHERE p.company_id = %(company)s AND p.state IN ('in_process', 'paid')
                AND p.date >= %(start)s AND p.partner_type IN %(types)s
                AND j.default_account_id IS NOT NULL
-               AND (b.id IS NULL OR b.state IN ('pending', 'failed'))
+               AND (%(scan)s AND b.id IS NULL OR b.state IN ('pending', 'waiting', 'failed'))
         """, {"connection": connection.id, "company": connection.company_id.id,
-              "start": self.start, "types": partner_types})
+              "start": self.start, "types": partner_types, "scan": self.scan,
+              "join": AsIs("LEFT" if self.scan else "")})
         for account_id, payment_id, currency in cr.fetchall():
             account_ids.add(account_id)
             by_account.setdefault(account_id, set()).add(("payment", payment_id))

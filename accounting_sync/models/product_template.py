@@ -1,5 +1,6 @@
 from odoo import fields, models
 
+from ..const import SENT_FIELDS
 from .accounting_sync_mixin import SYNC_STATES, summary_state
 
 
@@ -12,6 +13,12 @@ class ProductTemplate(models.Model):
         SYNC_STATES, compute="_compute_accounting_sync_state",
         string="Sync State", groups="accounting_sync.group_accounting_sync_user",
         search="_search_accounting_sync_state")
+
+    def write(self, vals):
+        result = super().write(vals)
+        if SENT_FIELDS["product.product"] & set(vals):
+            self.product_variant_ids._accounting_sync_mark_due(create=False)
+        return result
 
     def _compute_accounting_sync_state(self):
         for template in self:

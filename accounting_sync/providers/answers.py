@@ -39,11 +39,10 @@ SHAPE_ERRORS = (AttributeError, TypeError, KeyError, ValueError, IndexError, Ari
 class WrongShape(ProviderResponseError):
     """An answer (or a part of it) is not of the documented shape; ``problem`` says how.
     :func:`reading` turns it into a ProviderResponseError naming the provider (should one
-    escape, it is still a typed ``bad_answer``)."""
+    escape, it is still a typed ``unreadable_answer``)."""
 
     def __init__(self, problem):
-        super().__init__("The provider sent an answer this connector cannot read: %s."
-                         % problem)
+        super().__init__(params={"provider": "The provider", "problem": problem})
         self.problem = problem
 
 
@@ -77,8 +76,8 @@ def parse_json(body, label, what="its answer"):
     data = try_json(body)
     if data is _NOT_JSON:
         problem = "is empty" if not (body or b"").strip() else "is not JSON"
-        raise ProviderResponseError("%s sent an answer this connector cannot read: %s %s."
-                                    % (label, what, problem))
+        raise ProviderResponseError(params={"provider": label,
+                                            "problem": "%s %s" % (what, problem)})
     return data
 
 
@@ -244,11 +243,18 @@ def reading(label):
     try:
         yield
     except WrongShape as e:
-        raise ProviderResponseError("%s sent an answer this connector cannot read: %s."
-                                    % (label, e.problem)) from e
+        raise unreadable_answer(label, e.problem) from e
     except SHAPE_ERRORS as e:
         if isinstance(e, OwnValueError):
             raise
         _logger.warning("%s sent an answer of an unexpected shape", label, exc_info=True)
-        raise ProviderResponseError("%s sent an answer this connector cannot read (it is not "
-                                    "shaped as its API documents)." % label) from e
+        raise unreadable_answer(label, UNSHAPED) from e
+
+
+UNSHAPED = "it is not shaped as its API documents"
+
+
+def unreadable_answer(label, problem):
+    """The typed error of an answer ``label`` sent that cannot be read (code
+    ``unreadable_answer``)."""
+    return ProviderResponseError(params={"provider": label, "problem": problem})

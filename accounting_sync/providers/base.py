@@ -1,42 +1,85 @@
-"""What every OAuth provider adapter shares: token sets, the OAuth dance, the one HTTP seam
-(:meth:`OAuthAdapter._outbound` over :mod:`.transport`) and the one status ladder
-(:meth:`OAuthAdapter._error_for`)."""
-import base64
-import contextlib
-import hashlib
-import logging
-import os
-import secrets
-import threading
+"""The provider contract: what every adapter is and does, whatever kind of provider it talks to.
+
+Three kinds of provider fit it: APIs that answer at once (QuickBooks Online, Xero: a write is
+sent and answered within one call), sources of changes (a pull, or webhooks the provider
+sends), and a *queued* provider whose requests are stored, fetched later and answered later
+still (QuickBooks Desktop, whose Web Connector asks for the next request and hands its
+response back in another call). The Odoo side needs no provider-specific knowledge: it reads
+what a provider is and needs from its :class:`Capabilities`, builds the provider-neutral
+records of :mod:`.documents`, and drives these methods.
+
+Capabilities
+    ``Adapter.CAPABILITIES`` (also ``providers.capabilities(code)``, without building an
+    adapter) says what a provider is: its selection code and label, its batch size, whether
+    it is queued, what credentials it takes (``oauth``: an app's client id and secret and an
+    OAuth token set; ``password``: a connector password), the app settings it needs
+    (:class:`Setting`: the Odoo side stores them per provider and shows them generically),
+    which document kinds need an item on every line, whether the tax total sent on a
+    document is kept, whether it pulls changes and sends webhooks, how long its
+    authorizations last. An adapter is built from a dict of those settings
+    (``get_adapter(code, settings={...}, environment=..., base_url=..., timeout=...,
+    time_scale=...)``).
+
+Writing: plan → requests, execute, interpret → results
+    ``plan(records)`` turns records of one kind into :class:`Request` s: one per batch of at
+    most ``batch_size`` records, records kept in order, each with a ``key`` that is a digest
+    of the operation, the kind and the records' keys, remote ids and remote versions (the
+    same records in the same order give the same key, whatever the clock). Nothing is sent.
+
+    ``execute(tokens, company_id, request)`` carries one request out and returns its
+    :class:`Answer`. For a provider that answers at once it is the whole exchange for those
+    records — look-ups, creates, updates and the follow-ups a refusal calls for — with
+    idempotency keys (QBO ``requestid``, Xero ``Idempotency-Key``) that are digests of the
+    records alone: executing the same request again sends the same keys, so the provider
+    answers its first answer again instead of writing twice.
+
+    ``interpret(request, answer)`` turns an answer into ``(results, follow_ups)``: one
+    :class:`~.documents.WriteResult` per record of the request, in order (a record the answer
+    says nothing about fails with ``no_answer``: whether it was written is unknown), and the
+    requests still to send for it (none for the HTTP adapters today).
+
+    ``push(tokens, company_id, records)`` is ``plan`` → ``execute`` → ``interpret`` for every
+    request (and its follow-ups, whose results replace the earlier ones of the same records),
+    for the providers that answer at once: one result per record, in order.
+
+    A queued adapter (``Capabilities.queued``) uses the same three steps apart in time:
+    ``plan`` stores in each request's ``body`` what is to be fetched (QuickBooks Desktop:
+    the qbXML request, whose ``requestID`` is derived from the request's ``key``); the Odoo
+    side keeps the request (``accounting.sync.request``) until the Web Connector fetches
+    the body; when the connector hands the response back, in a later call, the Odoo side
+    builds ``Answer(key=request.key, raw=<the response>)`` and calls ``interpret``, whose
+    follow-ups (a query before an add, say) are stored and fetched in turn. ``execute`` is
+    not called for it (it raises), nor ``push``.
+
+Reading changes
+    ``changes(tokens, company_id, cursor)`` → ``(changes, next_cursor)`` pulls what changed
+    since ``cursor`` (None: from the start); ``parse_webhook(headers, raw_body, secret)`` →
+    ``[Change]`` checks a webhook's signature over the raw body first (a missing or wrong
+    one raises :class:`~.errors.WebhookSignatureError`, before anything is read) and returns
+    its events as :class:`Change` s. QuickBooks Online and Xero parse their webhooks
+    (``webhooks=True``); their pulls (QBO Change Data Capture, Xero ``If-Modified-Since``)
+    come with the next issue: ``changes()`` raises NotImplementedError and
+    ``pulls_changes`` is False.
+
+Errors and messages
+    Everything that goes wrong leaves an adapter as a typed :class:`~.errors.ProviderError`
+    (or, for one record, a failed WriteResult whose ``error`` is one) with a ``code`` from
+    :mod:`.messages` and the ``params`` of its sentence; ``message`` is that sentence in
+    English.
+"""
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from urllib.parse import urlsplit
 
-import requests
-from oauthlib.oauth2.rfc6749 import errors as oauth_errors
-
-from . import transport
-from .answers import (
-    WrongShape, clean, is_json, join, kind_of, number, obj, pick, reading, text, try_json,
-)
-from .errors import (
-    AuthorizationError,
-    ConfigurationError,
-    InvalidGrantError,
-    ProviderError,
-    ProviderResponseError,
-    ProviderUnavailableError,
-    RateLimitError,
-)
-from .rate_limits import pacer_for
+from .answers import number, reading, text
+from .errors import ConfigurationError, ProviderError
+from .sync_rules import UsageError, chunks, digest, no_answer, single_kind
 from .transport import DEFAULT_MAX_RESPONSE_BYTES
 
-_logger = logging.getLogger(__name__)
-
 DEFAULT_TIMEOUT = 30  # seconds, every outbound call in total
-MAX_TOKEN_LIFETIME = 10 * 366 * 86400  # seconds: more is not an answer
-LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
-_insecure_lock = threading.Lock()
+REQUEST_KEY_LENGTH = 64
+# Change.operation
+OPERATIONS = ("create", "update", "delete", "void", "merge")
 
 
 def utcnow():
@@ -95,77 +138,203 @@ class RemoteCompany:
     country: str = None
 
 
-def pkce_pair():
-    """A PKCE (S256) code verifier and its challenge."""
-    verifier = secrets.token_urlsafe(64)[:96]
-    digest = hashlib.sha256(verifier.encode("ascii")).digest()
-    challenge = base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
-    return verifier, challenge
+# -- what a provider is -----------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Setting:
+    """An app setting a provider needs (stored per provider by the Odoo side): ``key`` is
+    what the adapter's ``settings`` dict holds it under, ``label`` what a form calls it,
+    ``secret`` whether only system administrators may read it (a password field),
+    ``required`` whether the adapter cannot be built without it."""
+
+    key: str
+    label: str
+    secret: bool = False
+    required: bool = True
 
 
-def mask(secret):
-    """What a log may show of a secret."""
-    if not secret:
-        return ""
-    return secret[:4] + "…" if len(secret) > 8 else "…"
+@dataclass(frozen=True)
+class Capabilities:
+    """What a provider is and needs, in one place (see the module docstring).
+
+    ``code``: the selection value (``quickbooks_online``, ``xero``); ``label``: its name;
+    ``batch_size``: records per request; ``queued``: requests are fetched and answered
+    later (False: answered at once); ``credentials``: ``oauth`` or ``password``;
+    ``item_required_kinds``: the document kinds whose every line needs an item
+    (``documents.Line.item``); ``tax_total_on_document``: the tax total sent on a document
+    is kept whatever its lines' tax codes say (else only line by line, on taxable lines);
+    ``pulls_changes``: ``changes()`` works; ``webhooks``: ``parse_webhook()`` works;
+    ``settings``: the app settings (:class:`Setting`) it needs; ``webhook_secret``: the key
+    of the setting ``parse_webhook`` checks signatures with; ``sandbox_code``: its path
+    prefix in the local provider sandbox; ``access_ttl``: seconds an access token lives;
+    ``refresh_ttl_note``: how long an authorization lasts, in plain words (for the
+    "expired" message); ``disconnects_tenants``: Reset Credentials drops the tenant
+    connection before revoking; ``multiple_companies``: one consent may approve several
+    remote companies (the Odoo side then asks which one)."""
+
+    code: str
+    label: str
+    batch_size: int
+    queued: bool = False
+    credentials: str = "oauth"
+    item_required_kinds: tuple = ()
+    tax_total_on_document: bool = False
+    pulls_changes: bool = False
+    webhooks: bool = False
+    settings: tuple = ()
+    webhook_secret: str = None
+    sandbox_code: str = None
+    access_ttl: int = None
+    refresh_ttl_note: str = None
+    disconnects_tenants: bool = False
+    multiple_companies: bool = False
+
+    def setting(self, key):
+        """The :class:`Setting` of ``key``, or None."""
+        return next((s for s in self.settings if s.key == key), None)
 
 
-class OAuthAdapter:
-    """Base class of the provider adapters.
+# -- writing ---------------------------------------------------------------------------------
 
-    ``environment`` is ``production``, ``sandbox`` (the provider's own developer sandbox) or
-    ``local`` (this project's provider sandbox, or any server speaking the same protocol,
-    at ``base_url``). Every outbound call ends within ``timeout`` seconds in total and reads
-    at most ``max_response_bytes`` of answer (:mod:`.transport`).
+@dataclass
+class Request:
+    """One request of a write: ``kind`` and ``records`` (the :mod:`.documents` records, in
+    order), ``key`` (a deterministic digest of the operation, the kind and the records'
+    keys, remote ids and remote versions), ``body`` (None for the adapters that answer at
+    once; a queued adapter's request as it is to be fetched, e.g. qbXML), ``size`` (how many
+    records it carries, at most the provider's ``batch_size``), ``operation`` (``write``)."""
+
+    kind: str
+    records: list
+    key: str
+    body: object = None
+    size: int = 0
+    operation: str = "write"
+
+
+@dataclass
+class Answer:
+    """What came back for the request of ``key``: ``results`` (a WriteResult per record,
+    from the adapters that answer at once) or ``raw`` (a queued provider's response, e.g.
+    the qbXML the Web Connector handed back)."""
+
+    key: str
+    results: list = field(default_factory=list)
+    raw: object = None
+
+
+def request_key(operation, kind, records):
+    """The :attr:`Request.key` of ``records`` (see :class:`Request`)."""
+    return digest(["request", operation, kind] + [
+        "%s:%s:%s" % (r.key, r.remote_id or "", r.remote_version or "") for r in records],
+        REQUEST_KEY_LENGTH)
+
+
+# -- reading changes --------------------------------------------------------------------------
+
+@dataclass
+class Change:
+    """One change received from a remote company (a webhook event or a pulled record).
+
+    ``event_id``: unique per event, to deduplicate on (the provider's own event id, or a
+    digest of what identifies the event where it has none); ``company_id``: the remote
+    company it happened in (events of several companies come in one delivery: route each by
+    it); ``remote_type``: our kind name (:data:`.documents.KINDS`) where the event says which,
+    else a neutral word for what it may be (``contact``: a Xero contact, customer and vendor
+    at once; ``invoice_or_bill``; ``credit_note_or_vendor_credit``; ``account``; ``tax``) or
+    the provider's own entity name for what we do not sync (``Estimate``...); ``kinds``: the
+    kinds of :data:`.documents.KINDS` it may concern (look the remote id up among their
+    sync states); ``remote_id``; ``operation``: one of :data:`OPERATIONS`; ``occurred_at``:
+    naive UTC; ``data``: what else the event says (its ``entity`` / ``category`` as the
+    provider names it, and the provider's own fields: QBO ``deletedId`` of a merge, Xero
+    ``resourceUrl`` and a credit note's ``Type``/``Status``...)."""
+
+    event_id: str
+    company_id: str
+    remote_type: str
+    remote_id: str
+    operation: str
+    occurred_at: datetime
+    data: dict = field(default_factory=dict)
+    kinds: tuple = ()
+
+
+# -- the adapter --------------------------------------------------------------------------------
+
+class Adapter:
+    """The base of every provider adapter (see the module docstring).
+
+    ``settings``: the app settings of :attr:`CAPABILITIES` (a dict); ``environment``:
+    ``production``, ``sandbox`` (the provider's own developer sandbox) or ``local`` (this
+    project's provider sandbox at ``base_url``); ``timeout``: seconds any one outbound call
+    takes at most, in total; ``time_scale``: how much faster than real time the local
+    sandbox counts (1 elsewhere); ``max_response_bytes``: the largest answer read.
     """
 
+    CAPABILITIES = None
+    # From CAPABILITIES (set for each subclass that declares it), for the callers that read
+    # them on the class: code, label, access_ttl, ITEM_REQUIRED_KINDS, TAX_TOTAL_ON_DOCUMENT,
+    # SANDBOX_CODE, BATCH_SIZE.
     code = None
     label = None
-    uses_pkce = False
-    access_ttl = 3600          # seconds, what the provider documents
-    default_refresh_ttl = None  # seconds, when the token response does not say
-    ENDPOINTS = {}              # environment -> {authorize, token, revoke, ...}
-    RATE_LIMITS = ()            # the published limits per remote company (rate_limits.Rate)
-    COMPANY_ID = None           # a valid remote company id (compiled regular expression)
-    COMPANY_ID_WORDS = None     # ... in words
-    FORBIDDEN = "%s refused access to this company (HTTP 403)."
-    # Capability: the document kinds whose lines the provider takes only with an item
-    # (documents.Line.item); a line without one is account-based on every other kind.
+    access_ttl = None
     ITEM_REQUIRED_KINDS = ()
-    # Whether the tax total sent on a document is kept whatever its lines' tax codes say (QBO
-    # TxnTaxDetail.TotalTax), or only line by line, on taxable lines (Xero TaxAmount).
     TAX_TOTAL_ON_DOCUMENT = False
-    _unauthorized_code = None   # the code of a 401 whose answer names none
-    # Where an error answer's messages and code are (answers.pick paths): OAuth's own.
-    MESSAGE_PATHS = (("error_description",), ("error",))
-    CODE_PATHS = (("error",),)
+    SANDBOX_CODE = None
+    BATCH_SIZE = 1
+    COMPANY_ID = re.compile(r".+")  # a valid remote company id (compiled regular expression)
+    COMPANY_ID_WORDS = None         # ... in words
 
-    def __init__(self, client_id, client_secret, environment="production", base_url=None,
+    def __init_subclass__(cls, **kwargs):
+        capabilities = cls.__dict__.get("CAPABILITIES")
+        if capabilities is not None:
+            cls.code, cls.label = capabilities.code, capabilities.label
+            cls.access_ttl = capabilities.access_ttl
+            cls.ITEM_REQUIRED_KINDS = tuple(capabilities.item_required_kinds)
+            cls.TAX_TOTAL_ON_DOCUMENT = capabilities.tax_total_on_document
+            cls.SANDBOX_CODE = capabilities.sandbox_code
+            cls.BATCH_SIZE = capabilities.batch_size
+        return super().__init_subclass__(**kwargs)
+
+    def __init__(self, settings=None, environment="production", base_url=None,
                  timeout=DEFAULT_TIMEOUT, time_scale=1.0,
                  max_response_bytes=DEFAULT_MAX_RESPONSE_BYTES):
-        if not client_id or not client_secret:
-            raise ConfigurationError(
-                "The %s app's client id and client secret are not set." % self.label)
-        self.client_id = client_id
-        self.client_secret = client_secret
+        self.settings = dict(settings or {})
+        self._check_settings()
         self.environment = environment
-        self.timeout = _positive(timeout, DEFAULT_TIMEOUT)
-        self.max_response_bytes = int(_positive(max_response_bytes,
-                                                DEFAULT_MAX_RESPONSE_BYTES))
-        # Only the local sandbox compresses time; Intuit and Xero count in real seconds.
+        self.base_url = base_url.rstrip("/") if base_url else None
+        self.timeout = positive(timeout, DEFAULT_TIMEOUT)
+        self.max_response_bytes = int(positive(max_response_bytes,
+                                               DEFAULT_MAX_RESPONSE_BYTES))
+        # Only the local sandbox compresses time; the providers count in real seconds.
         self.time_scale = float(time_scale or 1.0) if environment == "local" else 1.0
-        if environment == "local":
-            if not base_url:
-                raise ConfigurationError("The local sandbox environment needs a base URL.")
-            self.base_url = base_url.rstrip("/")
-            self.endpoints = self.local_endpoints(self.base_url)
-        elif environment in self.ENDPOINTS:
-            self.base_url = None
-            self.endpoints = dict(self.ENDPOINTS[environment])
-        else:
-            raise ConfigurationError("Unknown environment %r." % environment)
 
-    SANDBOX_CODE = None  # this provider's name in the local provider sandbox's URLs
+    def _check_settings(self):
+        """A required setting missing is a ConfigurationError (``setting_missing``)."""
+        for setting in self.CAPABILITIES.settings:
+            if setting.required and not self.settings.get(setting.key):
+                raise ConfigurationError(code="setting_missing", params={
+                    "provider": self.label, "setting": setting.label})
+
+    # -- ids and pages -----------------------------------------------------------------------
+
+    @classmethod
+    def check_company_id(cls, value):
+        """``value`` as the remote company id it must be (a str), else a ProviderError
+        (code ``bad_company_id``): an id goes into URLs and headers only once checked, so a
+        bad one (the QBO callback's ``realmId`` comes straight from a query string) makes no
+        call at all."""
+        if isinstance(value, int) and not isinstance(value, bool):
+            value = str(value)
+        if not isinstance(value, str) or not cls.COMPANY_ID.fullmatch(value):
+            raise ProviderError(code="bad_company_id", params={
+                "provider": cls.label, "rule": cls.COMPANY_ID_WORDS})
+        return value
+
+    @classmethod
+    def item_required(cls, kind):
+        """Whether every line of a ``kind`` document needs an item (``Line.item``) here."""
+        return kind in cls.ITEM_REQUIRED_KINDS
 
     @classmethod
     def record_url(cls, environment, base_url, company_id, kind, remote_id):
@@ -180,295 +349,89 @@ class OAuthAdapter:
 
     @classmethod
     def sandbox_resource(cls, kind):
+        """What the local sandbox calls ``kind``'s records."""
         raise NotImplementedError
 
     @classmethod
     def web_url(cls, environment, kind, remote_id):
+        """The record's page in the provider's own web app."""
         raise NotImplementedError
 
-    @classmethod
-    def item_required(cls, kind):
-        """Whether every line of a ``kind`` document needs an item (``Line.item``) here."""
-        return kind in cls.ITEM_REQUIRED_KINDS
-
-    # -- endpoints and ids -----------------------------------------------------------------
-
-    def pacer(self, company_id):
-        """The process-wide pacer of one remote company's API calls."""
-        return pacer_for((self.code, self.endpoints["api"], str(company_id), self.time_scale),
-                         self.RATE_LIMITS, time_scale=self.time_scale, label=self.label)
-
-    @classmethod
-    def local_endpoints(cls, base_url):
-        raise NotImplementedError
-
-    @classmethod
-    def check_company_id(cls, value):
-        """``value`` as the remote company id it must be (a str), else a ProviderError
-        (code ``bad_company_id``): an id goes into URLs and headers only once checked, so a
-        bad one (the QBO callback's ``realmId`` comes straight from a query string) makes no
-        call at all."""
-        if isinstance(value, int) and not isinstance(value, bool):
-            value = str(value)
-        if not isinstance(value, str) or not cls.COMPANY_ID.fullmatch(value):
-            raise ProviderError("This is not a valid %s company id: %s."
-                                % (cls.label, cls.COMPANY_ID_WORDS), code="bad_company_id")
-        return value
-
-    def _is_loopback_http(self):
-        parts = urlsplit(self.endpoints["token"])
-        return parts.scheme == "http" and parts.hostname in LOOPBACK_HOSTS
-
-    @contextlib.contextmanager
-    def _transport(self):
-        """oauthlib refuses plain http; allow it only for a sandbox on this machine."""
-        if not self._is_loopback_http():
-            yield
-            return
-        with _insecure_lock:
-            previous = os.environ.get("OAUTHLIB_INSECURE_TRANSPORT")
-            os.environ["OAUTHLIB_INSECURE_TRANSPORT"] = "1"
-            try:
-                yield
-            finally:
-                if previous is None:
-                    os.environ.pop("OAUTHLIB_INSECURE_TRANSPORT", None)
-                else:
-                    os.environ["OAUTHLIB_INSECURE_TRANSPORT"] = previous
-
-    # -- the one HTTP seam -----------------------------------------------------------------
-
-    def _guard(self):
-        """The limits of one outbound call (:class:`.transport.Guard`)."""
-        return transport.Guard(self.label, self.timeout, self.max_response_bytes)
-
-    @contextlib.contextmanager
-    def _outbound(self):
-        """Around one call through requests (plain, requests-oauthlib or python-quickbooks'
-        session, all made by :mod:`.transport`): plain http allowed for a local sandbox, the
-        deadline and the size cap, and requests' exceptions as typed errors."""
-        with self._transport(), self._guard():
-            try:
-                yield
-            except requests.RequestException as e:
-                raise ProviderUnavailableError(
-                    "%s could not be reached: %s" % (self.label, e.__class__.__name__)) from e
-
-    def _http(self, method, url, access_token=None, **kwargs):
-        """A plain call (revoke, userinfo); the answer's status checked."""
-        headers = kwargs.pop("headers", {})
-        if access_token:
-            headers["Authorization"] = "Bearer " + access_token
-        headers.setdefault("Accept", "application/json")
-        with transport.session() as session, self._outbound():
-            response = session.request(method, url, headers=headers, timeout=self.timeout,
-                                       allow_redirects=False, **kwargs)
-        self._raise_for_status(response)
-        return response
-
-    def _raise_for_status(self, response):
-        error = self._error_for(response.status_code, response.headers, response.content)
-        if error is not None:
-            raise error
-
-    def _error_for(self, status, headers, body):
-        """The one status ladder: None for a 2xx answer, else the typed error for it. The
-        body is read for the provider's own message fields (:attr:`MESSAGE_PATHS`), never
-        shown as such."""
-        if 200 <= status < 300:
-            return None
-        headers = headers or {}
-        data = try_json(body)
-        known = is_json(data)
-        code = (pick(data, *self.CODE_PATHS) or [None])[0] if known else None
-        kwargs = {"status": status, "request_id": self._request_id(headers)}
-        if 300 <= status < 400:
-            error = ProviderResponseError(
-                "%s answered with a redirect (HTTP %s), which is never followed: check the %s "
-                "address in the settings." % (self.label, status, self.label),
-                code="redirect", **kwargs)
-        elif status == 401:
-            error = AuthorizationError("%s refused the access token (HTTP 401)." % self.label,
-                                       code=code or self._unauthorized_code, **kwargs)
-        elif status == 403:
-            error = AuthorizationError(self.FORBIDDEN % self.label, forbidden=True, code=code,
-                                       **kwargs)
-        elif status == 429:
-            error = RateLimitError(self._throttled(headers), retry_after=_retry_after(headers),
-                                   code=code, **kwargs)
-        elif status >= 500:
-            error = ProviderUnavailableError("%s is unavailable (HTTP %s)." % (self.label, status),
-                                             code=code, **kwargs)
-        else:
-            return self._refusal(status, data, code, kwargs["request_id"])
-        if known:
-            error.answer = data
-        return error
-
-    def _refusal(self, status, data, code, request_id):
-        """A 4xx that is about the request (or a 200 holding an error): the provider's
-        message, picked and cleaned; a body that is not JSON is said to be so."""
-        if not is_json(data):
-            message = "%s answered HTTP %s with a body that is not JSON." % (self.label, status)
-        else:
-            messages = pick(data, *self.MESSAGE_PATHS)
-            message = ("%s refused the request (HTTP %s): %s" % (self.label, status,
-                                                                 join(messages))
-                       if messages else "%s refused the request (HTTP %s) without saying why."
-                       % (self.label, status))
-        error = ProviderError(message, code=code, status=status, request_id=request_id)
-        if is_json(data):
-            error.answer = data
-        return error
-
-    def _throttled(self, headers):
-        return "%s is throttling requests." % self.label
-
-    @staticmethod
-    def _request_id(headers):
-        return None
-
-    # -- OAuth -----------------------------------------------------------------------------
-
-    def scopes(self, access_scope):
-        """The OAuth scopes for an access scope (``all_accounting``, ``customers_sales``)."""
-        raise NotImplementedError
-
-    def authorization_url(self, redirect_uri, access_scope, state):
-        """Return ``(url, code_verifier)``; the verifier is None unless PKCE is used and
-        must be kept server-side until the callback."""
-        extra = {}
-        verifier = None
-        if self.uses_pkce:
-            verifier, challenge = pkce_pair()
-            extra = {"code_challenge": challenge, "code_challenge_method": "S256"}
-        session = transport.OAuthSession(self.client_id, redirect_uri=redirect_uri,
-                                         scope=self.scopes(access_scope), state=state)
-        with self._transport():
-            try:
-                url, _state = session.authorization_url(self.endpoints["authorize"], **extra)
-            except oauth_errors.InsecureTransportError as e:
-                raise self._insecure() from e
-        return url, verifier
-
-    def exchange_code(self, code, redirect_uri, code_verifier=None):
-        """Trade an authorization code for tokens."""
-        if not code or not isinstance(code, str):
-            raise InvalidGrantError("The callback carried no authorization code.",
-                                    code="invalid_grant")
-        session = transport.OAuthSession(self.client_id, redirect_uri=redirect_uri)
-        extra = {"code_verifier": code_verifier} if code_verifier else {}
-        data = self._token_call(session.fetch_token, self.endpoints["token"], code=code,
-                                client_secret=self.client_secret, **extra)
-        return TokenSet.from_response(data, refresh_ttl=self.default_refresh_ttl)
-
-    def refresh(self, refresh_token):
-        """Trade a refresh token for a new token set (the refresh token may rotate)."""
-        if not refresh_token:
-            raise InvalidGrantError("There is no refresh token: the connection was never "
-                                    "authorized or its tokens were cleared.")
-        session = transport.OAuthSession(self.client_id)
-        data = self._token_call(session.refresh_token, self.endpoints["token"],
-                                refresh_token=refresh_token)
-        tokens = TokenSet.from_response(data, refresh_ttl=self.default_refresh_ttl)
-        if not tokens.refresh_token:  # some providers only rotate now and then
-            tokens.refresh_token = refresh_token
-        return tokens
-
-    def _token_call(self, method, url, **kwargs):
-        """A token request through requests-oauthlib; the answer is vetted by
-        :meth:`_check_token_response` before oauthlib parses it."""
-        auth = requests.auth.HTTPBasicAuth(self.client_id, self.client_secret)
-        session = method.__self__
-        session.register_compliance_hook("access_token_response", self._check_token_response)
-        session.register_compliance_hook("refresh_token_response", self._check_token_response)
-        try:
-            with session, self._outbound():
-                return dict(method(url, auth=auth, timeout=self.timeout, **kwargs))
-        except oauth_errors.InsecureTransportError as e:
-            raise self._insecure() from e
-        except oauth_errors.OAuth2Error as e:  # oauthlib's own checks, after ours
-            raise ProviderResponseError("%s sent a token answer this connector cannot use: %s."
-                                        % (self.label, clean(e.description or e.error)
-                                           or "not valid")) from e
-
-    def _insecure(self):
-        return ConfigurationError("The %s OAuth endpoints must use https." % self.label,
-                                  code="insecure_transport")
-
-    def _check_token_response(self, response):
-        """Compliance hook, before oauthlib parses: a refusal (``invalid_grant``...), a
-        redirect, throttling or an outage become typed errors, and a success must be a JSON
-        object with an access token and well-typed fields."""
-        status = response.status_code
-        data = try_json(response.content)
-        oauth_error = data.get("error") if isinstance(data, dict) else None
-        if status in (400, 401) or (200 <= status < 300 and oauth_error):
-            raise self._token_refusal(status, data, oauth_error)
-        error = self._error_for(status, response.headers, response.content)
-        if error is not None:
-            raise error
-        with reading(self.label):
-            if not is_json(data):
-                raise WrongShape("its token answer is %s"
-                                 % ("empty" if not response.content.strip() else "not JSON"))
-            _check_token_fields(obj(data, "its token answer"))
-        return response
-
-    def _token_refusal(self, status, data, oauth_error):
-        code = clean(oauth_error, 60) or None
-        description = clean(data.get("error_description")) if isinstance(data, dict) else ""
-        if code == "invalid_grant":
-            return InvalidGrantError("%s no longer accepts this authorization (%s)."
-                                     % (self.label, description or "invalid_grant"),
-                                     code="invalid_grant", status=status)
-        if code == "invalid_client" or (status == 401 and not code):
-            return ConfigurationError("%s rejected the app's client id or secret."
-                                      % self.label, code="invalid_client", status=status)
-        if not code:
-            return self._refusal(status, data, None, None)
-        return ProviderError("%s refused the token request: %s"
-                             % (self.label, description or code), code=code, status=status)
-
-    def revoke(self, token):
-        """Revoke the authorization at the provider."""
-        raise NotImplementedError
-
-    def identity(self, tokens):
-        """The remote login that authorized (e-mail and subject)."""
-        raise NotImplementedError
-
-    def companies(self, tokens, callback_params):
-        """The remote companies this authorization gives access to."""
-        raise NotImplementedError
+    # -- the connection ------------------------------------------------------------------------
 
     def company_info(self, tokens, company_id):
-        """Read the remote company (name...) with the access token: a cheap live check."""
+        """Read the remote company (a RemoteCompany: name...): a cheap live check."""
         raise NotImplementedError
 
     def disconnect(self, tokens, company):
         """Drop this app's access to one company (Xero: ``DELETE /connections/{id}``)."""
 
-    # -- the books: chart and writes (the rules live in each provider's *_sync module) --------
+    # -- the books: chart and writes -----------------------------------------------------------
 
     def fetch_chart(self, tokens, company_id):
-        """The remote company's accounts, taxes, country and home currency (a ``Chart``)."""
+        """The remote company's accounts, taxes, items, country and home currency (a
+        ``documents.Chart``)."""
         writer = self._writer(tokens, self.check_company_id(company_id))
         with reading(self.label):
             return writer.lookups.chart()
 
-    def push(self, tokens, company_id, records):
-        """Create or update ``records`` (one kind); one WriteResult per record, same order.
-        A record whose answer cannot be read fails with code ``bad_answer``: its outcome is
-        unknown, as with ``no_answer`` (:attr:`.documents.WriteResult.outcome_unknown`)."""
-        company_id = self.check_company_id(company_id)
+    def plan(self, records, operation="write"):
+        """The :class:`Request` s that write ``records`` (one kind; several kinds are a
+        UsageError): one per batch of at most ``batch_size``, records in order. Nothing is
+        sent; the same records in the same order give the same requests and keys."""
         if not records:
             return []
-        return self._writer(tokens, company_id).push(records)
+        kind = single_kind(records)
+        return [Request(kind=kind, records=list(batch), key=request_key(operation, kind, batch),
+                        size=len(batch), operation=operation)
+                for batch in chunks(list(records), self.CAPABILITIES.batch_size)]
+
+    def execute(self, tokens, company_id, request):
+        """Carry ``request`` out at once and return its :class:`Answer` (every call of the
+        exchange, see the module docstring). Not for a queued adapter."""
+        if self.CAPABILITIES.queued:
+            raise UsageError("%s answers later: its requests are fetched, not executed"
+                             % self.label)
+        writer = self._writer(tokens, self.check_company_id(company_id))
+        return Answer(key=request.key, results=writer.push(request.records))
+
+    def interpret(self, request, answer):
+        """``(results, follow_ups)`` of ``answer`` to ``request``: one WriteResult per record
+        in order (``no_answer`` for a record it says nothing about), and the requests still
+        to send (none for the adapters that answer at once)."""
+        if answer.key != request.key:
+            raise UsageError("This answer (key %s) is not the answer to request %s"
+                             % (answer.key, request.key))
+        given = list(answer.results or ())
+        results = []
+        for position, record in enumerate(request.records):
+            result = given[position] if position < len(given) else None
+            if result is None or result.key != record.key:
+                result = no_answer(record.key, self.label)
+            results.append(result)
+        return results, []
+
+    def push(self, tokens, company_id, records):
+        """Create or update ``records`` (one kind): ``plan`` → ``execute`` → ``interpret``
+        for each request and its follow-ups; one WriteResult per record, same order. A
+        record whose answer cannot be read fails with code ``bad_answer``: its outcome is
+        unknown, as with ``no_answer`` (:attr:`.documents.WriteResult.outcome_unknown`)."""
+        company_id = self.check_company_id(company_id)
+        results = []
+        for request in self.plan(records):
+            latest, pending = {}, [request]
+            while pending:
+                current = pending.pop(0)
+                answers, follow_ups = self.interpret(
+                    current, self.execute(tokens, company_id, current))
+                latest.update(zip(map(id, current.records), answers))
+                pending += follow_ups
+            results += [latest[id(record)] for record in request.records]
+        return results
 
     def void(self, tokens, company_id, kind, remote_id, remote_version=None):
         """Void (or, where the provider has no void, delete) a document, payment or
-        journal entry."""
+        journal entry; a WriteResult keyed by the remote id."""
         writer = self._writer(tokens, self.check_company_id(company_id))
         return writer.void(kind, remote_id, remote_version)
 
@@ -481,33 +444,28 @@ class OAuthAdapter:
         """The provider's writer for one company and one call."""
         raise NotImplementedError
 
+    # -- changes -------------------------------------------------------------------------------
 
-def _check_token_fields(data):
-    """What TokenSet.from_response and oauthlib read from a token answer, well typed."""
-    text(data.get("access_token"), "its access token", required=True)
-    for name in ("refresh_token", "id_token", "token_type"):
-        text(data.get(name), "its " + name)
-    for name in ("expires_in", "x_refresh_token_expires_in"):
-        value = number(data.get(name), "its " + name)
-        if value is not None and not (value == value.to_integral_value()
-                                      and 0 <= value <= MAX_TOKEN_LIFETIME):
-            raise WrongShape("its %s is not a whole number of seconds" % name)
-    scope = data.get("scope")
-    if scope is not None and not isinstance(scope, str) and not (
-            isinstance(scope, list) and all(isinstance(s, str) for s in scope)):
-        raise WrongShape("its scope is %s, not a text" % kind_of(scope))
+    def changes(self, tokens, company_id, cursor):
+        """``(changes, next_cursor)``: what changed in the remote company since ``cursor``
+        (None: from the start), as :class:`Change` s. Not yet for any provider
+        (``pulls_changes`` is False): QBO Change Data Capture (``GET /cdc?entities=…
+        &changedSince=…``) and Xero ``If-Modified-Since`` reads of Invoices, CreditNotes,
+        Contacts, Payments, ManualJournals and Items come with the next issue; it raises
+        NotImplementedError until then."""
+        raise NotImplementedError(
+            "%s: reading changes by a pull is not implemented yet (capabilities.pulls_changes "
+            "is False); webhooks are read by parse_webhook()." % self.label)
+
+    def parse_webhook(self, headers, raw_body, secret):
+        """The :class:`Change` s of one webhook delivery, once its signature over
+        ``raw_body`` (bytes, exactly as received) is checked with ``secret``; a missing or
+        wrong signature raises WebhookSignatureError before anything is read."""
+        raise NotImplementedError("%s sends no webhooks this connector reads." % self.label)
 
 
-def _positive(value, default):
+def positive(value, default):
     """A positive number, else ``default``."""
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
         return default
     return value
-
-
-def _retry_after(response_or_headers):
-    headers = getattr(response_or_headers, "headers", response_or_headers) or {}
-    try:
-        return min(86400, max(1, int(float(headers.get("Retry-After") or 60))))
-    except (TypeError, ValueError, OverflowError):
-        return 60

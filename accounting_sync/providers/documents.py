@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
+from .messages import render
+
 # Record kinds, in dependency order: a record only references kinds listed before it.
 PARTY_KINDS = ("customer", "vendor")
 PRODUCT_KINDS = ("product",)
@@ -152,8 +154,8 @@ class Line:
     tax: Ref = None           # QBO TaxCode / Xero TaxType
     tax_amount: Decimal = Decimal("0")
     # The product: None makes an account-based line (``account`` and ``tax``) wherever the
-    # provider allows one; the kinds where it does not are the adapter's
-    # ITEM_REQUIRED_KINDS (QBO invoices and credit notes), see providers.item_required().
+    # provider allows one; the kinds where it does not are the provider's
+    # Capabilities.item_required_kinds (QBO invoices and credit notes).
     item: Ref = None
     discount_percent: Decimal = None
 
@@ -247,8 +249,10 @@ class JournalEntry:
 
 @dataclass
 class WriteResult:
-    """The outcome of writing one record. ``error`` is a ProviderError (with ``code`` the
-    provider's own, e.g. QBO "6240" or a Xero validation message) when ``ok`` is False."""
+    """The outcome of writing one record. ``error`` is a ProviderError when ``ok`` is False:
+    its ``code`` and ``params`` say why (:mod:`.messages`), its ``provider_code`` the
+    provider's own code where it gave one (e.g. QBO "6240"). ``note`` is what else happened,
+    in plain words (e.g. voided and recreated): ``MESSAGES[note_code] % note_params``."""
 
     key: str
     ok: bool
@@ -257,7 +261,15 @@ class WriteResult:
     remote_number: str = None
     error: Exception = None
     linked_existing: bool = False  # an existing remote record was linked instead of created
-    note: str = None  # what else happened, in plain words (e.g. voided and recreated)
+    note: str = None
+    note_code: str = None
+    note_params: dict = field(default_factory=dict)
+
+    def noted(self, code, **params):
+        """This result with the note ``code`` (:mod:`.messages`) and its ``params``."""
+        self.note_code, self.note_params = code, params
+        self.note = render(code, params)
+        return self
 
     @property
     def outcome_unknown(self):

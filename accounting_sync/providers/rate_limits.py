@@ -96,10 +96,10 @@ class Pacer:
             wait = at - now
             if wait > self.max_sleep:
                 limit = max(buckets, key=lambda b: b.earliest(now)) if buckets else None
-                raise RateLimitError(
-                    "%s's %s limit is reached; the sync resumes when it allows more requests."
-                    % (self.label, limit.rate.name if limit and at > self.closed_until
-                       else "rate"), retry_after=max(1, int(wait + 0.999)), code="paced")
+                seconds = max(1, int(wait + 0.999))
+                raise RateLimitError(retry_after=seconds, code="paced", params={
+                    "provider": self.label, "seconds": seconds,
+                    "limit": limit.rate.name if limit and at > self.closed_until else "rate"})
             for bucket in buckets:
                 bucket.take(at)
         if wait > 0:

@@ -61,8 +61,8 @@ def current():
 
 
 def _seconds(value):
-    text = ("%.1f" % value).rstrip("0").rstrip(".")
-    return "1 second" if text == "1" else text + " seconds"
+    """A number of seconds as a short text: ``0.5``, ``30``."""
+    return ("%.1f" % value).rstrip("0").rstrip(".")
 
 
 def _size(value):
@@ -112,13 +112,12 @@ class Guard:
         return False
 
     def timeout_error(self):
-        return ProviderUnavailableError("%s did not answer within %s."
-                                        % (self.label, _seconds(self.timeout)))
+        return ProviderUnavailableError(code="timeout", params={
+            "provider": self.label, "seconds": _seconds(self.timeout)})
 
     def too_large(self):
-        return ProviderResponseError(
-            "%s sent an answer larger than %s; it was refused." % (
-                self.label, _size(self.max_bytes)), code="too_large")
+        return ProviderResponseError(code="too_large", params={
+            "provider": self.label, "size": _size(self.max_bytes)})
 
     # -- sockets ------------------------------------------------------------------------------
 

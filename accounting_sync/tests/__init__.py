@@ -10,3 +10,5 @@ from . import test_bad_answers
 from . import test_exactly_once
 from . import test_first_sync
 from . import test_tours
+from . import test_migration
+from . import test_messages

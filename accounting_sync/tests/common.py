@@ -15,7 +15,7 @@ from odoo.addons.account.tests.common import AccountTestInvoicingCommon
 from odoo.modules.registry import Registry
 from odoo.tests import HttpCase, JsonRpcException, common, new_test_user
 
-from ..models.accounting_sync_engine import MAX_TRANSIENT_RETRIES
+from ..models.params import MAX_TRANSIENT_RETRIES
 from ..providers import get_adapter
 from ..providers.rate_limits import forget_pacers
 
@@ -118,10 +118,10 @@ class AccountingSyncCase(RpcMixin, HttpCase):
         super().setUpClass()
         cls.sandbox = sandbox()
         ICP = cls.env["ir.config_parameter"].sudo()
-        ICP.set_param("accounting_sync.qbo_client_id", "qbo-test-client")
-        ICP.set_param("accounting_sync.qbo_client_secret", "qbo-test-secret")
-        ICP.set_param("accounting_sync.xero_client_id", "xero-test-client")
-        ICP.set_param("accounting_sync.xero_client_secret", "xero-test-secret")
+        Apps = cls.env["accounting.sync.app.setting"]
+        Apps._set("quickbooks_online", client_id="qbo-test-client",
+                  client_secret="qbo-test-secret")
+        Apps._set("xero", client_id="xero-test-client", client_secret="xero-test-secret")
         ICP.set_param("accounting_sync.local_url", cls.sandbox.url)
         # Export rights too: the token must be refused by export, not by a missing right.
         groups = ("base.group_user,base.group_allow_export,"
@@ -205,9 +205,8 @@ class SyncCase(RpcMixin, AccountTestInvoicingCommon, HttpCase):
         cls.sandbox = sandbox()
         cls.env.user.groups_id |= cls.env.ref("accounting_sync.group_accounting_sync_admin")
         ICP = cls.env["ir.config_parameter"].sudo()
-        code = "qbo" if cls.provider == "quickbooks_online" else "xero"
-        ICP.set_param("accounting_sync.%s_client_id" % code, "sync-test-client")
-        ICP.set_param("accounting_sync.%s_client_secret" % code, "sync-test-secret")
+        cls.env["accounting.sync.app.setting"]._set(
+            cls.provider, client_id="sync-test-client", client_secret="sync-test-secret")
         ICP.set_param("accounting_sync.local_url", cls.sandbox.url)
         # The sandbox's rate limits are off here (the adapters' tests cover pacing): pace as
         # if its "minute" lasted 60 ms rather than slow every test to the real limits.

@@ -3,7 +3,7 @@ be refused, checking that nothing reached the provider sandbox and nothing chang
 import json
 
 from odoo.modules.neutralize import get_neutralization_queries
-from odoo.tests import Form, new_test_user, tagged
+from odoo.tests import new_test_user, tagged
 
 from .common import QuickBooksOnlineSetup, RecordingServer, SyncCase
 
@@ -11,7 +11,7 @@ CONNECTION = "accounting.sync.connection"
 BINDING = "accounting.sync.binding"
 RUN = "accounting.sync.run"
 SETTINGS = "res.config.settings"
-SECRET_FIELDS = ["accounting_sync_qbo_client_secret", "accounting_sync_xero_client_secret"]
+APP_SETTING = "accounting.sync.app.setting"
 
 
 @tagged("post_install", "-at_install")
@@ -142,32 +142,50 @@ class TestAccessThatHolds(QuickBooksOnlineSetup, SyncCase):
     # -- secrets ---------------------------------------------------------------------------------
 
     def test_app_secrets_are_readable_by_system_administrators_only(self):
-        ICP = self.env["ir.config_parameter"].sudo()
-        ICP.set_param("accounting_sync.qbo_client_secret", "qbo-app-secret-value")
-        ICP.set_param("accounting_sync.xero_client_secret", "xero-app-secret-value")
-        fields = SECRET_FIELDS + ["accounting_sync_qbo_client_id"]
+        Setting = self.env[APP_SETTING].sudo()
+        Setting._set("quickbooks_online", client_id="qbo-app-id",
+                     client_secret="qbo-app-secret-value")
+        Setting._set("xero", client_id="xero-app-id", client_secret="xero-app-secret-value")
+        secret = Setting.search([("provider", "=", "quickbooks_online"),
+                                 ("key", "=", "client_secret")])
+        self.assertTrue(secret.secret)
         for user in (self.portal_user, self.plain_user, self.sync_user, self.sync_admin):
             with self.subTest(user=user.login):
                 for method, args, kwargs in (
-                        ("default_get", [fields], {}),
-                        ("onchange", [[], {}, [], {name: {} for name in fields}], {}),
+                        ("search_read", [[]], {"fields": ["value", "secret_value"]}),
+                        ("read", [secret.ids, ["value"]], {}),
                         ("web_search_read", [], {"domain": [], "specification": {
-                            "accounting_sync_qbo_client_secret": {}}}),
+                            "value": {}}}),
+                        ("export_data", [secret.ids, ["value"]], {}),
                 ):
+                    # Refused: by the access rights, or (export) before them.
+                    refusal = self.assertRpcRefused("Error", user, APP_SETTING, method, *args,
+                                                    **kwargs)
+                    self.assertNotIn("app-secret-value", str(refusal))
+                self.assertRpcRefused("AccessError", user, APP_SETTING, "write", secret.ids,
+                                      {"value": "stolen"})
+                # Settings and the connection hold no secret of the app, whatever is asked.
+                for model, method, args in (
+                        (SETTINGS, "default_get", [list(self.env[SETTINGS]._fields)]),
+                        (CONNECTION, "search_read", [[]])):
                     try:
-                        answer = self.rpc(user, SETTINGS, method, *args, **kwargs)
+                        answer = self.rpc(user, model, method, *args)
                     except Exception as e:  # noqa: BLE001 - a refusal is fine too
                         answer = str(e)
                     self.assertNotIn("app-secret-value", json.dumps(answer, default=str))
-                self.assertRpcRefused("AccessError", user, "ir.config_parameter", "get_param",
-                                      "accounting_sync.qbo_client_secret")
-        # The settings form keeps working for a system administrator.
-        settings = Form(self.env[SETTINGS].with_user(self.system_admin))
-        self.assertEqual(settings.accounting_sync_qbo_client_secret, "qbo-app-secret-value")
-        settings.accounting_sync_qbo_client_secret = "rotated-secret"
-        settings.save().execute()
-        self.assertEqual(ICP.get_param("accounting_sync.qbo_client_secret"), "rotated-secret")
-        self.assertEqual(ICP.get_param("accounting_sync.xero_client_secret"),
+        self.assertEqual(Setting.search([("provider", "=", "quickbooks_online"),
+                                         ("key", "=", "client_secret")]).value,
+                         "qbo-app-secret-value", "nothing was written")
+        # A system administrator reads and rotates them, over the same route.
+        rows = self.rpc(self.system_admin, APP_SETTING, "search_read",
+                        [("provider", "=", "quickbooks_online")], fields=["key", "value"])
+        self.assertIn({"key": "client_secret", "value": "qbo-app-secret-value"},
+                      [{"key": r["key"], "value": r["value"]} for r in rows])
+        self.rpc(self.system_admin, APP_SETTING, "write", secret.ids, {"value": "rotated"})
+        values = self.env[APP_SETTING].sudo()._values("quickbooks_online")
+        self.assertEqual((values["client_id"], values["client_secret"]),
+                         ("qbo-app-id", "rotated"))
+        self.assertEqual(self.env[APP_SETTING].sudo()._values("xero")["client_secret"],
                          "xero-app-secret-value")
 
     # -- sync state: read by sync users, written by the engine only -------------------------------
@@ -227,7 +245,9 @@ class TestAccessThatHolds(QuickBooksOnlineSetup, SyncCase):
         before = self.api_calls()
         self.assertRpcRefused("AccessError", self.plain_user, "account.move",
                               "action_accounting_sync", [move.id])
-        self.assertFalse(self.binding(move))
+        # Posting queued it (for the next sync); nothing was sent.
+        self.assertEqual((self.binding(move).state, self.binding(move).remote_id),
+                         ("pending", False))
         self.assertEqual(self.api_calls(), before)
 
     # -- smaller cases ---------------------------------------------------------------------------

@@ -31,10 +31,10 @@ class TestConcurrentRefresh(common.BaseCase):
         cls.connection_ids = []
         with environment() as env:
             ICP = env["ir.config_parameter"]
-            cls.saved_params = {key: ICP.get_param(key) for key in (
-                "accounting_sync.qbo_client_id", "accounting_sync.qbo_client_secret",
-                "accounting_sync.xero_client_id", "accounting_sync.xero_client_secret",
-                "accounting_sync.local_url")}
+            cls.saved_params = {"accounting_sync.local_url":
+                                ICP.get_param("accounting_sync.local_url")}
+            cls.saved_settings = {provider: env["accounting.sync.app.setting"]._values(provider)
+                                  for provider in CLIENTS}
             ICP.set_param("accounting_sync.local_url", cls.sandbox.url)
 
         def restore():
@@ -42,6 +42,8 @@ class TestConcurrentRefresh(common.BaseCase):
                 env["accounting.sync.connection"].browse(cls.connection_ids).exists().unlink()
                 for key, value in cls.saved_params.items():
                     env["ir.config_parameter"].set_param(key, value or False)
+                for provider, values in cls.saved_settings.items():
+                    env["accounting.sync.app.setting"]._set(provider, **values)
         cls.addClassCleanup(restore)
 
     def in_two_workers(self, work):
@@ -88,10 +90,9 @@ class TestConcurrentRefresh(common.BaseCase):
             with self.subTest(provider=provider):
                 self.sandbox.reset()
                 tokens = self.authorized_tokens(provider)
-                prefix = "accounting_sync.%s_" % code
                 with environment() as env:
-                    env["ir.config_parameter"].set_param(prefix + "client_id", client_id)
-                    env["ir.config_parameter"].set_param(prefix + "client_secret", "s3cret")
+                    env["accounting.sync.app.setting"]._set(
+                        provider, client_id=client_id, client_secret="s3cret")
                     connection = env["accounting.sync.connection"].create({
                         "name": "Concurrency %s" % provider, "provider": provider,
                         "environment": "local", "local_url": self.sandbox.url,
@@ -131,9 +132,9 @@ class TestConcurrentRefresh(common.BaseCase):
         self.sandbox.reset()
         tokens = self.authorized_tokens("quickbooks_online")
         with environment() as env:
-            ICP = env["ir.config_parameter"]
-            ICP.set_param("accounting_sync.qbo_client_id", CLIENTS["quickbooks_online"][1])
-            ICP.set_param("accounting_sync.qbo_client_secret", "s3cret")
+            env["accounting.sync.app.setting"]._set(
+                "quickbooks_online", client_id=CLIENTS["quickbooks_online"][1],
+                client_secret="s3cret")
             connection = env["accounting.sync.connection"].create({
                 "name": "Cron race", "provider": "quickbooks_online", "environment": "local",
                 "local_url": self.sandbox.url, "state": "connected",
@@ -187,18 +188,21 @@ class TestConcurrentRefresh(common.BaseCase):
             self.assertEqual(runs.trigger, "schedule")
             self.assertEqual(runs.created, len(move_ids) + 2, "customer, product, invoices")
             connection = env["accounting.sync.connection"].browse(connection_id)
-            Attempt = env["accounting.sync.attempt"]
-            self.assertEqual(Attempt._in_flight(connection, "account.move", move_ids), set(),
+            Request = env["accounting.sync.request"]
+            self.assertEqual(Request._in_flight(connection, "account.move", move_ids), set(),
                              "every committed send is known to be answered")
-            Attempt._forget_answered(connection)
+            self.assertEqual(set(Request.search([("connection_id", "=", connection_id)])
+                                 .mapped("state")), {"answered"})
+            Request._forget_answered(connection)
         with environment() as env:
-            self.assertFalse(env["accounting.sync.attempt"].search(
-                [("connection_id", "=", connection_id)]), "and its rows are dropped")
+            self.assertFalse(env["accounting.sync.request.member"].search(
+                [("connection_id", "=", connection_id)]), "and the records' send rows are "
+                                                          "dropped")
         self.assertEqual(len(self.sandbox.records("qbo", "Invoice", QBO_REALM_1)),
                          len(move_ids), "each invoice sent once")
 
     def test_a_long_sync_pauses_and_the_cron_resumes_it(self):
-        """A run that uses its time share pauses (committed, still running), tells the cron
+        """A run that uses its time share pauses (committed, in state paused), tells the cron
         there is more to do, and the next call of the job carries on in the same run."""
         connection_id, move_ids = self.books(invoices=2)
         with environment() as env:
@@ -219,7 +223,8 @@ class TestConcurrentRefresh(common.BaseCase):
             with environment() as env:
                 run = env["accounting.sync.run"].search([("connection_id", "=", connection_id)])
                 self.assertEqual(len(run), 1, "one run, resumed")
-                if run.state != "running":
+                self.assertNotEqual(run.state, "running", "no run is left running")
+                if run.state != "paused":
                     break
                 self.assertGreater(run.remaining, 0)
                 progress = env["ir.cron.progress"].search([("cron_id", "=", cron_id)],

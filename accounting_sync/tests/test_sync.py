@@ -9,7 +9,7 @@ from odoo import Command
 from odoo.exceptions import ValidationError
 from odoo.tests import tagged
 
-from ..models.accounting_sync_engine import MAX_TRANSIENT_RETRIES
+from ..models.params import MAX_TRANSIENT_RETRIES
 from .common import START, QuickBooksOnlineSetup, SyncCase, XeroSetup
 
 
@@ -42,7 +42,7 @@ class SyncTests:
         self.assertEqual(action["params"]["type"], "success", action)
         self.assertEqual(move.accounting_sync_state, "synced")
         self.assertEqual(self.binding(self.customer).state, "synced", "its customer first")
-        self.assertFalse(self.binding(other), "only what was selected")
+        self.assertNotEqual(self.binding(other).state, "synced", "only what was selected")
         self.assertEqual(self.binding(move).run_id.trigger, "records")
         bindings = self.env["accounting.sync.binding"].search(
             move.action_open_accounting_sync_bindings()["domain"])
@@ -121,8 +121,8 @@ class SyncTests:
         run = self.sync()
         self.assertEqual(self.binding(good).state, "synced")
         binding = self.binding(bad)
-        self.assertEqual((binding.state, binding.error_kind), ("pending", "mapping"),
-                         "it waits for the mapping: not a failed item")
+        self.assertEqual((binding.state, binding.error_kind), ("waiting", "mapping"),
+                         "it waits for the mapping: not a failed item, not due")
         self.assertIn("Unmapped tax has no counterpart", binding.last_error)
         self.assertEqual((run.state, run.waiting, run.failed), ("partial", 1, 0))
         self.assertIn("Unmapped tax", run.outcome, "said once, in the run")
@@ -255,9 +255,9 @@ class SyncTests:
         self.sync()  # the vendor and the product
         lost = self.invoice("in_invoice", partner=self.vendor, price=55.0,
                             taxes=self.env["account.tax"])
-        Attempt = self.env["accounting.sync.attempt"].sudo()
+        Request = self.env["accounting.sync.request"].sudo()
         self.sync_losing_the_answer()
-        self.assertEqual(Attempt._in_flight(self.connection, "account.move",
+        self.assertEqual(Request._in_flight(self.connection, "account.move",
                                             (first | lost).ids), {lost.id},
                          "the unanswered send is on record")
         time.sleep(2)  # the provider finishes creating it meanwhile
@@ -269,7 +269,7 @@ class SyncTests:
         for move in (first, lost, later):
             self.assertEqual(self.binding(move).state, "synced", self.binding(move).last_error)
         self.assertEqual(len(self.remote(self.bills)), 3, "the lost bill was not resent")
-        self.assertFalse(Attempt._in_flight(self.connection, "account.move",
+        self.assertFalse(Request._in_flight(self.connection, "account.move",
                                             (first | lost | later).ids), "every send answered")
 
     def test_payments_once_after_lost_answers_and_a_reshaped_batch(self):
@@ -353,7 +353,8 @@ class SyncTests:
         self.env["accounting.sync.reset.wizard"].with_context(
             active_model="accounting.sync.binding", active_ids=self.binding(move).ids).create(
                 {"policy": "forget", "confirmed": True}).action_reset()
-        self.assertFalse(self.binding(move))
+        self.assertEqual((self.binding(move).state, self.binding(move).remote_id),
+                         ("pending", False), "forgotten, and due to be sent anew")
         run = self.sync()
         self.assertEqual(run.failed, 0, run.failed_binding_ids.mapped("last_error"))
         self.assertEqual(self.binding(move).remote_id, remote_id)
@@ -365,13 +366,14 @@ class SyncTests:
             "connection_id": self.connection.id, "trigger": "schedule"})
         Engine = self.env["accounting.sync.engine"]
         Engine._execute(run, budget=0)
-        self.assertEqual(run.state, "running")
+        self.assertEqual(run.state, "paused")
         self.assertGreater(run.remaining, 0)
         self.assertIn("continues", run.outcome)
         self.assertFalse(self.binding(moves[0]).remote_id, "nothing sent yet")
-        resumed = self.connection._run_for("schedule", self.env.user)
+        resumed = self.env["accounting.sync.run"].sudo()._resume_or_create(
+            self.connection, "schedule", self.env.user)
         self.assertEqual(resumed, run, "the paused run is resumed, not a new one")
-        self.assertEqual(run.remaining, 0)
+        self.assertEqual((run.state, run.remaining), ("running", 0))
         Engine._execute(run)
         self.assertEqual(run.state, "done", run.outcome)
         self.assertEqual(run.created, 4, "customer, product and both invoices")
@@ -380,7 +382,7 @@ class SyncTests:
     def test_a_bad_number_in_the_system_parameters_falls_back_to_the_default(self):
         move = self.invoice()
         self.env["ir.config_parameter"].sudo().set_param("accounting_sync.timeout", "soon")
-        with self.assertLogs("odoo.addons.accounting_sync.models.accounting_sync_engine",
+        with self.assertLogs("odoo.addons.accounting_sync.models.params",
                              "WARNING") as logs:
             run = self.sync()
         self.assertIn("accounting_sync.timeout='soon'", logs.output[0])
@@ -406,7 +408,7 @@ class SyncTests:
                 {"policy": "void", "confirmed": True})
         self.assertEqual(wizard.count, 1)
         wizard.action_reset()
-        self.assertFalse(binding.exists())
+        self.assertEqual((binding.state, binding.remote_id), ("pending", False))
         [remote] = self.remote(self.invoices)
         self.assertTrue(self.remote_is_void(remote))
         self.sync()
@@ -432,7 +434,8 @@ class SyncTests:
             active_model="accounting.sync.connection", active_id=self.connection.id).create(
                 {"policy": "forget", "stale_only": True, "confirmed": True})
         wizard.action_reset()
-        self.assertFalse(self.binding(move))
+        self.assertEqual((self.binding(move).state, self.binding(move).remote_id),
+                         ("pending", False), "due, to be sent to the company it points at now")
 
     def test_start_date_asked_at_first_sync_and_changes_are_logged(self):
         self.connection.sync_start_date = False
@@ -454,6 +457,25 @@ class SyncTests:
         self.connection.sync_start_date = date(2026, 2, 1)
         self.assertTrue(any("Sync start date changed" in body
                             for body in self.connection.message_ids.mapped("body")))
+
+    def test_a_connection_made_with_a_start_date_queues_its_scope_once(self):
+        """Posted before the connection existed (an import, a second remote company): the
+        connection's creation queues what its start date brings in, with what it needs."""
+        move = self.invoice()
+        older = self.invoice(day=date(2025, 12, 1))
+        second = self.connect(name="Second books", remote_company=self.other_remote_company,
+                              tax_remote=self.other_tax_remote)
+        Binding = self.env["accounting.sync.binding"]
+        queued = Binding.search([("connection_id", "=", second.id)])
+        self.assertEqual(set(queued.mapped(lambda b: (b.res_model, b.res_id))),
+                         {("account.move", move.id), ("res.partner", self.customer.id),
+                          ("product.product", self.service.id)},
+                         "the invoice and what it needs; not what is older than the start")
+        self.assertEqual(set(queued.mapped("state")), {"pending"})
+        self.assertTrue(older)
+        run = second._sync()
+        self.assertEqual((run.state, run.failed), ("done", 0), run.outcome)
+        self.assertEqual(len(self.remote(self.invoices, company=self.other_remote_company)), 1)
 
 
 @tagged("post_install", "-at_install")

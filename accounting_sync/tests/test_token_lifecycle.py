@@ -119,6 +119,8 @@ class TestTokenLifecycle(AccountingSyncCase):
 
     def test_neutralize_forgets_tokens_and_stops_crons(self):
         connection = self.connected("quickbooks_online")
+        Setting = self.env["accounting.sync.app.setting"]
+        self.assertTrue(Setting._values("quickbooks_online")["client_secret"])
         for query in get_neutralization_queries(["accounting_sync"]):
             self.env.cr.execute(query)
         self.env.invalidate_all()
@@ -128,5 +130,7 @@ class TestTokenLifecycle(AccountingSyncCase):
         self.assertFalse(connection.refresh_token)
         self.assertFalse(self.env.ref("accounting_sync.ir_cron_keep_alive").active)
         self.assertFalse(connection.sudo().cron_id.active, "its own sync job too")
-        self.assertFalse(self.env["ir.config_parameter"].get_param(
-            "accounting_sync.qbo_client_secret"))
+        self.assertFalse(Setting._values("quickbooks_online")["client_secret"],
+                         "the app's secret is forgotten")
+        self.assertTrue(Setting._values("quickbooks_online")["client_id"],
+                        "its id, not a secret, is kept")

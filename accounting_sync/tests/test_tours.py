@@ -86,7 +86,8 @@ class TestSyncTours(QuickBooksOnlineSetup, SyncCase):
         self.assertTrue(self.binding(move))
         self.start_tour("/odoo/action-accounting_sync.accounting_sync_binding_action",
                         "accounting_sync_reset_tour", login=self.tour_admin.login, timeout=120)
-        self.assertFalse(self.binding(move), "forgotten")
+        self.assertFalse(self.binding(move).remote_id, "forgotten")
+        self.assertEqual(self.binding(move).state, "pending", "and due to be sent anew")
         self.assertTrue(self.binding(self.customer), "only what was selected")
 
     def test_what_a_sync_user_sees(self):

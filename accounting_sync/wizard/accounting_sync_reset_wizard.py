@@ -105,8 +105,8 @@ class AccountingSyncResetWizard(models.TransientModel):
         if self.policy == "never":
             bindings.sudo().write({"state": "skipped"})
         else:
-            self.env["accounting.sync.attempt"].sudo()._reset(connection, bindings)
-            bindings.sudo().unlink()
+            # Forgotten: due again, to be created anew (under new keys) by the next sync.
+            bindings.sudo()._forget()
         summary = dict(self._fields["policy"].selection)[self.policy]
         connection._log(self.env._(
             "%(user)s reset the sync state of %(count)s records: %(policy)s.%(failures)s",
@@ -129,9 +129,10 @@ class AccountingSyncResetWizard(models.TransientModel):
             method = "deactivate" if binding.remote_type in (
                 "customer", "vendor", "product") else "void"
             try:
-                result = connection._call_provider(lambda adapter, tokens, b=binding: getattr(
-                    adapter, method)(tokens, connection.remote_company_id, b.remote_type,
-                                     b.remote_id, b.remote_version))
+                result = connection._call_provider(
+                    lambda adapter, tokens, b=binding, m=method: getattr(adapter, m)(
+                        tokens, connection.remote_company_id, b.remote_type, b.remote_id,
+                        b.remote_version))
             except (ProviderError, UserError) as e:
                 failures.append("%s: %s" % (binding.record_name, e))
                 continue

@@ -27,7 +27,7 @@ class AccountingSyncStartWizard(models.TransientModel):
                 wizard.missing_count = wizard.suggestion_count = 0
                 continue
             preflight = Preflight(wizard.connection_id.sudo(), start=wizard.sync_start_date,
-                                  apply=False)
+                                  apply=False, scan=True)
             wizard.preflight_summary = preflight.summary()
             wizard.missing_count = len(preflight.missing)
             wizard.suggestion_count = len(preflight.suggestions)
@@ -42,7 +42,7 @@ class AccountingSyncStartWizard(models.TransientModel):
         """The mapping screen on what the records from the start date need."""
         self._check()
         connection = self.connection_id
-        Preflight(connection.sudo(), start=self.sync_start_date)
+        Preflight(connection.sudo(), start=self.sync_start_date, scan=True)
         return connection._open_action("accounting_sync.accounting_sync_mapping_action",
                                        context={"default_connection_id": connection.id,
                                                 "search_default_needed": 1})
@@ -50,7 +50,7 @@ class AccountingSyncStartWizard(models.TransientModel):
     def action_accept_suggestions(self):
         self._check()
         connection = self.connection_id
-        Preflight(connection.sudo(), start=self.sync_start_date)
+        Preflight(connection.sudo(), start=self.sync_start_date, scan=True)
         connection.mapping_ids.filtered(
             lambda m: m.needed and m.suggested_remote_id and not m.remote_record_id
         ).action_accept_suggestion()

@@ -138,8 +138,18 @@ tours.add("accounting_sync_fix_and_retry_tour", {
             run: "click",
         },
         {
-            content: "Retry the customer",
-            trigger: ".o_data_row:contains('Azure Interior') button[name='action_retry']",
+            content: "The fixed customer is queued again: only the invoice it blocked is left",
+            trigger: ".o_list_view:has(.o_group_header:contains('Name or number in use (0)'))" +
+                " .o_group_header:contains('Blocked by another record (1)')",
+        },
+        {
+            content: "Retry the invoice: its customer goes first",
+            trigger: ".o_group_header:contains('Blocked by another record')",
+            run: "click",
+        },
+        {
+            content: "Retry",
+            trigger: ".o_data_row button[name='action_retry']",
             run: "click",
         },
         {

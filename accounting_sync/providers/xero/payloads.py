@@ -1,13 +1,13 @@
-"""Xero payloads: pure functions from :mod:`.documents` records to Xero Accounting API JSON.
+"""Xero payloads: pure functions from :mod:`..documents` records to Xero Accounting API JSON.
 
 The keys are those of xero_accounting.yaml's components/schemas (tests/test_contract_xero.py
 validates every payload, unknown keys refused). Rules:
 
 * accounts: ``Ref.id`` is the AccountCode; the chart gives an account without a code its
   AccountID instead, so an id shaped like a UUID is sent as ``AccountID``;
-* names (the rule "Names the providers refuse" in :mod:`.sync_rules`): a contact's ``Name``
+* names (the rule "Names the providers refuse" in :mod:`..sync_rules`): a contact's ``Name``
   is at most 255 characters, an item's ``Code`` 30 and its ``Name`` 50 (xero_accounting.yaml's
-  maxLength); a longer one is shortened by :func:`.sync_rules.fit` (its start, ``~`` and 6
+  maxLength); a longer one is shortened by :func:`..sync_rules.fit` (its start, ``~`` and 6
   hex digits of its SHA-256), and the look-ups search for the shortened text. Colons are
   fine in Xero;
 * contacts: ``IsCustomer``/``IsSupplier`` are set by Xero itself and never sent; the billing
@@ -18,7 +18,7 @@ validates every payload, unknown keys refused). Rules:
   ``InvoiceNumber`` (invoices and bills: for a bill it is the field Xero shows as the
   bill's reference, since the API's ``Reference`` is for sales only) or
   ``CreditNoteNumber``; the Odoo reference goes to ``Reference`` on sales documents. Every
-  line is account-based, on every kind (the adapter's ITEM_REQUIRED_KINDS is empty): its
+  line is account-based, on every kind (its Capabilities.item_required_kinds is empty): its
   ``AccountCode`` (or ``AccountID``) and ``TaxType`` come from the line, and it carries no
   ItemCode (``Line.item``, when there is one, holds the ItemID, which Xero does not take on
   a line);
@@ -33,20 +33,62 @@ validates every payload, unknown keys refused). Rules:
   given. Xero journal lines have no contact, so ``JournalLine.party`` is not sent.
 """
 import re
+from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
-from .sync_rules import PayloadError, fit, money, number, numbered
+from ..sync_rules import PayloadError, fit, money, number, numbered
 
+LABEL = "Xero"
 CODE_MAX, NAME_MAX, REFERENCE_MAX = 30, 50, 255   # Item Code, Item Name, references
 CONTACT_NAME_MAX = 255
 UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
-# kind -> (endpoint collection, Xero Type, number field, id field)
-DOCUMENT_TYPES = {
-    "invoice": ("Invoices", "ACCREC", "InvoiceNumber", "InvoiceID"),
-    "bill": ("Invoices", "ACCPAY", "InvoiceNumber", "InvoiceID"),
-    "credit_note": ("CreditNotes", "ACCRECCREDIT", "CreditNoteNumber", "CreditNoteID"),
-    "vendor_credit": ("CreditNotes", "ACCPAYCREDIT", "CreditNoteNumber", "CreditNoteID"),
+
+
+@dataclass(frozen=True)
+class Resource:
+    """What one kind of record is in Xero: its ``collection`` (the endpoint, and the list
+    an answer holds), its ``id_field``, xero-python's name for it (``method``:
+    ``create_<method>``, ``update_or_create_<method>``), what a message calls it (``noun``),
+    its page in Xero's web app (``web_page`` + id; None: none), for documents their ``Type``
+    (``xero_type``) and ``number_field``, and whether amounts go with ``unitdp=4``."""
+
+    collection: str
+    id_field: str
+    method: str
+    noun: str
+    web_page: str = None
+    xero_type: str = None
+    number_field: str = None
+    unitdp: bool = False
+
+
+# The one table of kinds (kind -> Resource); the others below are read from it.
+RESOURCES = {
+    "customer": Resource("Contacts", "ContactID", "contacts", "contact", "Contacts/View/"),
+    "vendor": Resource("Contacts", "ContactID", "contacts", "contact", "Contacts/View/"),
+    "product": Resource("Items", "ItemID", "items", "item", "Accounts/Inventory/",
+                        unitdp=True),
+    "invoice": Resource("Invoices", "InvoiceID", "invoices", "invoice",
+                        "AccountsReceivable/View.aspx?InvoiceID=", "ACCREC", "InvoiceNumber",
+                        True),
+    "bill": Resource("Invoices", "InvoiceID", "invoices", "bill",
+                     "AccountsPayable/View.aspx?InvoiceID=", "ACCPAY", "InvoiceNumber", True),
+    "credit_note": Resource("CreditNotes", "CreditNoteID", "credit_notes", "credit note",
+                            "AccountsReceivable/ViewCreditNote.aspx?creditNoteID=",
+                            "ACCRECCREDIT", "CreditNoteNumber", True),
+    "vendor_credit": Resource("CreditNotes", "CreditNoteID", "credit_notes",
+                              "vendor credit note",
+                              "AccountsPayable/ViewCreditNote.aspx?creditNoteID=",
+                              "ACCPAYCREDIT", "CreditNoteNumber", True),
+    "customer_payment": Resource("Payments", "PaymentID", "payments", "payment"),
+    "vendor_payment": Resource("Payments", "PaymentID", "payments", "payment"),
+    "journal_entry": Resource("ManualJournals", "ManualJournalID", "manual_journals",
+                              "manual journal", "Journal/View.aspx?invoiceID="),
 }
+NOUN = {kind: resource.noun for kind, resource in RESOURCES.items()}
+# kind -> (endpoint collection, Xero Type, number field, id field), for documents
+DOCUMENT_TYPES = {kind: (r.collection, r.xero_type, r.number_field, r.id_field)
+                  for kind, r in RESOURCES.items() if r.xero_type}
 SALES_TYPES = ("ACCREC", "ACCRECCREDIT")
 
 
@@ -66,8 +108,8 @@ def account(reference):
 
 def account_code(reference):
     if is_uuid(reference.id):
-        raise PayloadError("Xero account “%s” has no code; item defaults need an account code."
-                           % (reference.name or reference.id))
+        raise PayloadError("account_code_missing", provider=LABEL,
+                           account=reference.name or reference.id)
     return str(reference.id)
 
 
@@ -83,11 +125,10 @@ def slug(text):
 
 def item_code(product):
     """The Code Xero will know the item by (and it is looked up by): the Odoo code, else a
-    slug of the name, at most 30 characters (:func:`.sync_rules.fit`)."""
+    slug of the name, at most 30 characters (:func:`..sync_rules.fit`)."""
     code = (product.code or "").strip() or slug(product.name)
     if not code:
-        raise PayloadError("Xero needs a code for every item: give the product an internal "
-                           "reference or a name with letters or digits.")
+        raise PayloadError("item_code_missing", provider=LABEL)
     return fit(code, CODE_MAX)
 
 
@@ -193,7 +234,7 @@ def payment_payloads(payment):
         elif allocation.document_kind in ("credit_note", "vendor_credit"):
             target = {"CreditNote": {"CreditNoteID": str(allocation.document.id)}}
         else:
-            raise PayloadError("A payment cannot be allocated to a %s." % allocation.document_kind)
+            raise PayloadError("allocation_invalid", kind=allocation.document_kind)
         account_id = str(payment.account.id)
         body = dict(target, Account={"AccountID" if is_uuid(account_id) else "Code": account_id})
         body.update({"Amount": money(allocation.amount), "Date": payment.date.isoformat(),

@@ -1,5 +1,5 @@
-"""QuickBooks Online: reading the chart and writing records (the adapter's fetch_chart, push,
-void and deactivate), through python-quickbooks' client.
+"""QuickBooks Online: reading the chart and writing records (the adapter's fetch_chart,
+execute — and so push —, void and deactivate), through python-quickbooks' client.
 
 Rules:
 
@@ -8,7 +8,7 @@ Rules:
   answers a replayed batch with its first response. Single writes (a lone record, a void, a
   deactivation) carry a ``requestid`` of ≤ 50 characters. Items fail one by one: one bad
   record never stops the others.
-* **Request keys are deterministic** (the rule in :mod:`.sync_rules`, "Exactly once"): a
+* **Request keys are deterministic** (the rule in :mod:`..sync_rules`, "Exactly once"): a
   ``requestid`` is the sha256 of the operation and, for each record in the order given, its
   ``key``, remote id and the SyncToken the write carries (the record's ``remote_version``,
   else the one just read; none on a create); a void or deactivation of the remote id, its
@@ -16,7 +16,7 @@ Rules:
   records sends the same batches with the same ``requestid`` and ``bId`` values.
 * **Before creating** (a retry after a crash may group records differently, so the
   ``requestid`` alone is not enough), existing records are looked up and linked under the
-  rules of :mod:`.sync_rules`: customers and vendors by DisplayName (as sent: colons made
+  rules of :mod:`..matching`: customers and vendors by DisplayName (as sent: colons made
   `` - ``, long names shortened, the rule "Names the providers refuse") and e-mail — QBO keeps
   DisplayName unique across customers, vendors and employees (6240), so a customer named like
   an existing vendor (or the reverse) fails with a message suggesting a suffix; items by Sku
@@ -38,9 +38,10 @@ Rules:
   void in QBO and are deleted (``operation=delete``); Payment and BillPayment
   ``operation=update&include=void``. A transaction already deleted in QBO counts as voided.
   **Deactivate**: a sparse ``Active: false`` (customers, vendors, items are never deleted).
-* **Errors**: 401/403, 429 and 5xx/timeouts raise the typed errors of :mod:`.errors` for the
+* **Errors**: 401/403, 429 and 5xx/timeouts raise the typed errors of :mod:`..errors` for the
   whole call; anything about one record becomes that record's failed ``WriteResult`` with a
-  plain-words message and QBO's code. An answer of the wrong shape raises
+  message code and its parameters (:func:`.lookups.fault_message`) and QBO's code as its
+  ``provider_code``. An answer of the wrong shape raises
   ``ProviderResponseError`` — except an answer about one record (a batch item, a lone
   write's answer), which fails only that record with code ``bad_answer`` (written or not is
   then unknown).
@@ -49,21 +50,20 @@ Rules:
 """
 import json
 
-from . import quickbooks_online_payloads as payloads
-from .answers import WrongShape, clean, kind_of, obj, reading, text
-from .documents import (
-    DOCUMENT_KINDS, JOURNAL_KINDS, NO_ANSWER, PARTY_KINDS, PAYMENT_KINDS, WriteResult,
+from . import payloads
+from ..answers import WrongShape, clean, kind_of, obj, reading, text, unreadable_answer
+from ..documents import JOURNAL_KINDS, PARTY_KINDS, PAYMENT_KINDS, WriteResult
+from ..errors import AuthorizationError, ProviderError
+from ..matching import Writer, claim
+from ..sync_rules import (
+    UsageError, chunks, digest, failed, for_record, no_answer, record_label, single_kind,
+    unreadable,
 )
-from .errors import AuthorizationError, ProviderError, ProviderResponseError
-from .quickbooks_online_lookups import (
-    LABEL, NOUN, OVERPAID, QBO_ID, REUSE_VOIDED_NUMBER, Lookups, plain_message, qbo_id,
+from .lookups import (
+    NUMBER_CLASH, OVERPAID, QBO_ID, Lookups, fault_message, qbo_id,
 )
-from .sync_rules import (
-    PayloadError, UsageError, chunks, claim, digest, failed, for_record, record_label,
-    single_kind, unreadable,
-)
+from .payloads import LABEL, NOUN
 
-BATCH_SIZE = 30
 AUTH_FAULTS = ("AuthenticationFault", "AuthorizationFault", "AUTHENTICATION")
 
 
@@ -91,11 +91,13 @@ class RecordFault(Exception):
         refusal's own plain message."""
         answer = error.answer if isinstance(error.answer, dict) else {}
         return (cls.from_fault(answer.get("Fault") or answer.get("fault"))
-                or cls(error.code or "", error.message))
+                or cls(error.provider_code or "", error.message))
 
 
-class QboWriter:
+class QboWriter(Writer):
     """One realm, one operation: made by the adapter for each call."""
+
+    label = LABEL
 
     def __init__(self, adapter, client):
         self.adapter = adapter
@@ -130,8 +132,8 @@ class QboWriter:
 
     def read_entity(self, entity, remote_id):
         if not QBO_ID.fullmatch(str(remote_id)):  # it goes into the URL path
-            raise ProviderError("This is not a valid QuickBooks Online record id: it is "
-                                "1 to 32 digits.", code="bad_remote_id")
+            raise ProviderError(code="bad_remote_id", params={
+                "provider": LABEL, "rule": "it is 1 to 32 digits"})
         return obj(self.call("GET", "%s/%s" % (entity.lower(), remote_id)).get(entity) or {},
                    "the %s in its answer" % entity)
 
@@ -139,20 +141,13 @@ class QboWriter:
 
     def push(self, records):
         kind = single_kind(records)
-        results = [None] * len(records)
         with reading(LABEL):
             entity_types = (self.lookups.entity_types(records) if kind in JOURNAL_KINDS
                             else None)
-        creates, updates = [], []
-        for index, record in enumerate(records):
-            try:
-                body = payloads.build(record, entity_types, create=not record.remote_id)
-            except PayloadError as e:
-                results[index] = failed(record.key, str(e), code="payload")
-                continue
-            (updates if record.remote_id else creates).append((index, body))
+        results, creates, updates = self.prepare(records, lambda record: payloads.build(
+            record, entity_types, create=not record.remote_id))
         with reading(LABEL):
-            creates, over_voided = self._link_existing(kind, records, creates, results)
+            creates, over_voided = self.link_existing(kind, records, creates, results)
             for index, body in over_voided:
                 results[index] = for_record(LABEL, records[index], self._create_over_voided,
                                             kind, records[index], body)
@@ -160,46 +155,11 @@ class QboWriter:
             operations = sorted([(i, "create", body) for i, body in creates]
                                 + [(i, "update", body) for i, body in updates],
                                 key=lambda o: o[0])
-            for chunk in chunks(operations, BATCH_SIZE):
+            for chunk in chunks(operations, self.adapter.BATCH_SIZE):
                 self._send_batch(kind, records, chunk, results)
             if kind in PAYMENT_KINDS:
                 self._link_overpaid(kind, records, creates, results)
         return results
-
-    def _link_existing(self, kind, records, creates, results):
-        """Link or fail the creates that already exist remotely; return the others, and
-        apart those whose number only a voided document holds."""
-        if not creates:
-            return creates, []
-        if kind in PARTY_KINDS:
-            find = self.lookups.parties
-        elif kind == "product":
-            find = self.lookups.items
-        elif kind in DOCUMENT_KINDS + JOURNAL_KINDS:
-            find = self.lookups.documents
-        else:
-            find = self.lookups.payments
-        if find in (self.lookups.documents, self.lookups.payments):
-            # Only records a send of which may have gone unanswered: the others were never
-            # sent (QBO's own 6140 guards documents' numbers, its 6000 overpaid documents).
-            unknown = [(i, body) for i, body in creates if records[i].find_existing]
-            remaining = [(i, body) for i, body in creates if not records[i].find_existing]
-            creates = unknown
-        else:
-            remaining = []
-        decisions = find(kind, [records[i] for i, _body in creates]) if creates else []
-        over_voided, claimed = [], set()
-        for (index, body), (candidate, message, code) in zip(creates, decisions):
-            key = records[index].key
-            if message:
-                results[index] = failed(key, message, code=code)
-            elif candidate:
-                results[index] = claim(claimed, key, candidate, self.adapter.label)
-            elif code == REUSE_VOIDED_NUMBER:
-                over_voided.append((index, body))
-            else:
-                remaining.append((index, body))
-        return remaining, over_voided
 
     def _create_over_voided(self, kind, record, body):
         entity = payloads.ENTITY[kind]
@@ -210,8 +170,7 @@ class QboWriter:
                                                50))
         except RecordFault as fault:
             return self._failure(kind, record, fault)
-        return self._written(record.key, data.get(entity),
-                             note="Re-created under the number of a voided document.")
+        return self._written(record.key, data.get(entity)).noted("recreated_over_voided")
 
     def _with_sync_tokens(self, kind, records, updates, results):
         """Sparse update bodies; SyncTokens the records do not know are read first."""
@@ -223,10 +182,8 @@ class QboWriter:
             record = records[index]
             token = record.remote_version or tokens.get(str(record.remote_id))
             if token is None:
-                results[index] = failed(record.key, "QuickBooks Online no longer has this %s "
-                                        "(id %s): it was deleted or made inactive there. "
-                                        "Reactivate it, or reset its sync state to create it "
-                                        "again." % (NOUN[kind], record.remote_id), "610")
+                results[index] = failed(record.key, "remote_gone", {
+                    "provider": LABEL, "noun": NOUN[kind], "id": record.remote_id}, "610")
                 continue
             ready.append((index, payloads.sparse(body, record.remote_id, token)))
         return ready
@@ -251,9 +208,8 @@ class QboWriter:
             return
         items = data.get("BatchItemResponse")
         if not isinstance(items, list):  # no record's outcome can be read
-            error = ProviderResponseError(
-                "QuickBooks Online sent a batch answer this connector cannot read: its "
-                "BatchItemResponse is %s, not a list." % kind_of(items))
+            error = unreadable_answer(LABEL, "its BatchItemResponse is %s, not a list"
+                                      % kind_of(items))
             for index, _op, _body in chunk:
                 results[index] = unreadable(records[index].key, error)
             return
@@ -264,8 +220,7 @@ class QboWriter:
         for n, (index, op, item_body) in enumerate(chunk):
             record, answer = records[index], answers.get(str(n))
             if answer is None:
-                results[index] = failed(record.key, "QuickBooks Online did not answer for this "
-                                        "record in its batch; sync again.", code=NO_ANSWER)
+                results[index] = no_answer(record.key, LABEL)
             else:
                 results[index] = for_record(LABEL, record, self._item_result, kind, record, op,
                                             item_body, answer)
@@ -278,8 +233,9 @@ class QboWriter:
         if fault is None:
             raise WrongShape("the Fault of its batch item is not shaped as documented")
         if answer["Fault"].get("type") in AUTH_FAULTS:
-            raise AuthorizationError("QuickBooks Online refused the request: %s"
-                                     % (fault.message or "authorization failed"))
+            raise AuthorizationError(
+                code="refused_authorization", provider_code=fault.code or None,
+                params={"provider": LABEL, "text": fault.message or "authorization failed"})
         return self._after_fault(kind, record, op, body, fault)
 
     def _send_one(self, kind, record, op, body):
@@ -296,37 +252,38 @@ class QboWriter:
         """New payments QBO refused as applying more to a document than its open balance:
         link the payment already there when it is this one, else keep the refusal and say
         that none matched."""
-        refused = [i for i, _body in creates
-                   if not results[i].ok and getattr(results[i].error, "code", None) == OVERPAID]
+        refused = [i for i, _body in creates if not results[i].ok
+                   and getattr(results[i].error, "provider_code", None) == OVERPAID]
         if not refused:
             return
         taken = {r.remote_id for r in results if r and r.ok and r.remote_id}
         decisions = self.lookups.payments(kind, [records[i] for i in refused], taken)
-        for index, (candidate, _message, _code) in zip(refused, decisions):
+        for index, decision in zip(refused, decisions):
             key = records[index].key
-            if candidate:
-                results[index] = claim(taken, key, candidate, self.adapter.label)
-                results[index].note = ("%s refused it as paying a document already paid: the "
-                                       "same payment was there already, and is linked."
-                                       % LABEL)
+            if decision.candidate:
+                results[index] = claim(taken, key, decision.candidate, LABEL)
+                if results[index].ok:
+                    results[index].noted("overpaid_linked", provider=LABEL)
             else:
-                results[index] = failed(key, "%s No payment there has this one's party, date, "
-                                        "amount and documents, so none was linked: if another "
-                                        "payment paid the document there, void one of the "
-                                        "two." % results[index].error.message, OVERPAID)
+                said = results[index].error.params
+                results[index] = failed(key, "overpaid_unmatched", {
+                    name: said.get(name) for name in ("provider", "noun", "record", "text")},
+                    OVERPAID)
 
     def _after_fault(self, kind, record, op, body, error):
         """What to do when QBO refused one record's create or update."""
         if error.code == "5010" and op == "update":
             return self._retry_stale(kind, record, body)
-        if error.code == "6140" and op == "create":
-            candidate, message, code = self.lookups.documents(kind, [record])[0]
-            if candidate:
-                return claim(set(), record.key, candidate, self.adapter.label)
-            if code == REUSE_VOIDED_NUMBER:
+        if error.code == NUMBER_CLASH and op == "create":
+            decision = self.lookups.documents(kind, [record])[0]
+            if decision.candidate:
+                return claim(set(), record.key, decision.candidate, LABEL)
+            if decision.voided_number:
                 return self._create_over_voided(kind, record, body)
-            return failed(record.key, message or plain_message(
-                kind, record_label(record), error.code, error.message, error.detail), "6140")
+            if decision.code:
+                return decision.failure(record.key)
+            return failed(record.key, *fault_message(kind, record_label(record), error.code,
+                                                     error.message, error.detail), NUMBER_CLASH)
         return self._failure(kind, record, error)
 
     def _retry_stale(self, kind, record, body):
@@ -344,12 +301,12 @@ class QboWriter:
 
     @staticmethod
     def _failure(kind, record, fault):
-        return failed(record.key, plain_message(kind, _label(kind, record), fault.code,
-                                                fault.message, fault.detail, fault.element),
-                      code=fault.code or None)
+        return failed(record.key, *fault_message(kind, _label(kind, record), fault.code,
+                                                 fault.message, fault.detail, fault.element),
+                      provider_code=fault.code or None)
 
     @staticmethod
-    def _written(key, entity_json, note=None):
+    def _written(key, entity_json):
         """The result of a write from the entity QBO answered (an object with a QBO Id)."""
         entity_json = obj(entity_json, "the record in its answer")
         return WriteResult(key=key, ok=True,
@@ -358,7 +315,7 @@ class QboWriter:
                                                "the record's SyncToken"),
                            remote_number=text(entity_json.get("DocNumber")
                                               or entity_json.get("PaymentRefNum"),
-                                              "the record's number"), note=note)
+                                              "the record's number"))
 
     # -- void and deactivate ---------------------------------------------------------------------
 
@@ -403,10 +360,10 @@ class QboWriter:
                 data = attempt(fresh_token())
         except RecordFault as fault:
             if gone_ok and fault.code == "610":
-                return WriteResult(key=key, ok=True, remote_id=key,
-                                   note="It was already deleted in QuickBooks Online.")
-            return failed(key, plain_message(kind, key, fault.code, fault.message, fault.detail,
-                                             fault.element), code=fault.code or None)
+                return WriteResult(key=key, ok=True, remote_id=key).noted(
+                    "already_deleted", provider=LABEL)
+            return failed(key, *fault_message(kind, key, fault.code, fault.message, fault.detail,
+                                              fault.element), provider_code=fault.code or None)
         result = self._written(key, data.get(entity))
         result.remote_id = key
         return result

@@ -1,4 +1,5 @@
-"""Xero: OAuth (with PKCE) through requests-oauthlib, the API through xero-python."""
+"""Xero: OAuth (with PKCE) through requests-oauthlib, the API through xero-python, its webhooks
+(:mod:`.webhooks`)."""
 import time
 from datetime import timezone
 
@@ -10,15 +11,18 @@ from xero_python.api_client.oauth2 import OAuth2Token
 from xero_python.exceptions import ApiException, ApiSSLException, OAuth2Error
 from xero_python.identity import IdentityApi
 
-from . import transport
-from .answers import WrongShape, clean, obj, objects, parse_json, reading, text
-from .base import OAuthAdapter, RemoteCompany, RemoteIdentity, _retry_after
-from .errors import (
-    AuthorizationError, ProviderError, ProviderResponseError, ProviderUnavailableError,
-)
-from .rate_limits import Rate
-from .xero_lookups import UUID, xero_id
-from .xero_sync import XeroWriter
+from .. import transport
+from ..answers import WrongShape, clean, obj, objects, parse_json, reading, text, unreadable_answer
+from ..base import Capabilities, RemoteCompany, RemoteIdentity, Setting
+from ..errors import AuthorizationError, ProviderError, RateLimitError
+from ..http import retry_after
+from ..oauth import OAuthAdapter
+from ..rate_limits import Rate
+from . import webhooks
+from .lookups import UUID, xero_id
+from .payloads import LABEL, RESOURCES
+from .writer import XeroWriter
+
 BASE_SCOPES = ["offline_access", "openid", "email", "profile"]
 # Granular scopes: apps created since March 2026 may not ask for accounting.transactions.
 SCOPES = {
@@ -31,31 +35,24 @@ SCOPES = {
 
 
 class XeroAdapter(OAuthAdapter):
-    SANDBOX_CODE = "xero"
-    SANDBOX_RESOURCES = {"customer": "Contacts", "vendor": "Contacts", "product": "Items",
-                         "invoice": "Invoices", "bill": "Invoices", "credit_note": "CreditNotes",
-                         "vendor_credit": "CreditNotes", "customer_payment": "Payments",
-                         "vendor_payment": "Payments", "journal_entry": "ManualJournals"}
-    WEB_PAGES = {"customer": "Contacts/View/", "vendor": "Contacts/View/",
-                 "product": "Accounts/Inventory/",
-                 "invoice": "AccountsReceivable/View.aspx?InvoiceID=",
-                 "credit_note": "AccountsReceivable/ViewCreditNote.aspx?creditNoteID=",
-                 "bill": "AccountsPayable/View.aspx?InvoiceID=",
-                 "vendor_credit": "AccountsPayable/ViewCreditNote.aspx?creditNoteID=",
-                 "journal_entry": "Journal/View.aspx?invoiceID="}
+    """Xero (see :class:`..base.Adapter` for the contract)."""
 
-    @classmethod
-    def sandbox_resource(cls, kind):
-        return cls.SANDBOX_RESOURCES.get(kind, "Invoices")
-
-    @classmethod
-    def web_url(cls, environment, kind, remote_id):
-        return "https://go.xero.com/%s%s" % (cls.WEB_PAGES.get(kind, "Dashboard/?"), remote_id)
-
-    code = "xero"
-    label = "Xero"
+    CAPABILITIES = Capabilities(
+        code="xero", label=LABEL, batch_size=50,  # elements a request, as Xero recommends
+        credentials="oauth",
+        item_required_kinds=(),  # every line may be account-based (AccountCode, no ItemCode)
+        tax_total_on_document=False,  # TaxAmount line by line, on taxable lines
+        pulls_changes=False, webhooks=True,
+        settings=(Setting("client_id", "Client ID", False),
+                  Setting("client_secret", "Client Secret", True),
+                  Setting(webhooks.SECRET, "Webhook Key", True, required=False)),
+        webhook_secret=webhooks.SECRET, sandbox_code="xero", access_ttl=1800,
+        refresh_ttl_note="60 days unused",
+        # Reset Credentials drops the tenant connection (DELETE /connections/{id}) first.
+        disconnects_tenants=True,
+        # One consent may approve several organisations.
+        multiple_companies=True)
     uses_pkce = True
-    access_ttl = 1800
     default_refresh_ttl = 60 * 86400  # expires after 60 days unused
     # Per tenant (provider-facts 2.2): 60 a minute, 5,000 a day.
     RATE_LIMITS = (Rate("minute", 60, 60.0), Rate("day", 5000, 86400.0, burst=5000))
@@ -71,26 +68,26 @@ class XeroAdapter(OAuthAdapter):
     }
     # Xero has no separate sandbox host: demo companies live in production.
     ENDPOINTS["sandbox"] = ENDPOINTS["production"]
-    ITEM_REQUIRED_KINDS = ()  # every line may be account-based (AccountCode, no ItemCode)
     COMPANY_ID = UUID
     COMPANY_ID_WORDS = "an organisation (tenant) id is a UUID"
-    FORBIDDEN = ("%s refused access to this organisation (HTTP 403): it is not connected to "
-                 "this app for the signed-in user.")
+    FORBIDDEN_CODE = "forbidden_organisation"
     # Elements[].ValidationErrors[].Message, Message, Detail (problem answers), then OAuth's.
     MESSAGE_PATHS = (("Elements", [], "ValidationErrors", [], "Message"), ("Message",),
                      ("Detail",)) + OAuthAdapter.MESSAGE_PATHS
 
     @classmethod
-    def local_endpoints(cls, base_url):
-        root = base_url + "/xero"
-        return {
-            "authorize": root + "/identity/connect/authorize",
-            "token": root + "/identity/connect/token",
-            "revoke": root + "/identity/connect/revocation",
-            "identity_api": root,
-            "api": root + "/api.xro/2.0",
-            "issuer": root + "/identity",
-        }
+    def sandbox_resource(cls, kind):
+        return RESOURCES[kind].collection if kind in RESOURCES else "Invoices"
+
+    @classmethod
+    def web_url(cls, environment, kind, remote_id):
+        page = RESOURCES[kind].web_page if kind in RESOURCES else None
+        return "https://go.xero.com/%s%s" % (page or "Dashboard/?", remote_id)
+
+    LOCAL_PATHS = {"authorize": "/identity/connect/authorize",
+                   "token": "/identity/connect/token",
+                   "revoke": "/identity/connect/revocation", "identity_api": "",
+                   "api": "/api.xro/2.0", "issuer": "/identity"}
 
     def scopes(self, access_scope):
         return SCOPES.get(access_scope, SCOPES["all_accounting"]) + BASE_SCOPES
@@ -101,7 +98,7 @@ class XeroAdapter(OAuthAdapter):
 
     def identity(self, tokens):
         if not tokens.id_token:
-            raise ProviderError("Xero returned no identity token (is the openid scope granted?).")
+            raise ProviderError(code="no_id_token", params={"provider": self.label})
         try:
             # The token comes straight from the token endpoint over TLS, so its signature
             # need not be checked (OpenID Connect Core 3.1.3.7); its audience must be us.
@@ -109,8 +106,8 @@ class XeroAdapter(OAuthAdapter):
                                 algorithms=["RS256", "HS256"],
                                 options={"verify_signature": False, "verify_aud": True})
         except jwt.PyJWTError as e:
-            raise ProviderError("Xero's identity token is not valid: %s"
-                                % (clean(e) or e.__class__.__name__)) from e
+            raise ProviderError(code="bad_id_token", params={
+                "provider": self.label, "text": clean(str(e)) or e.__class__.__name__}) from e
         with reading(self.label):
             subject = (text(claims.get("xero_userid"), "its xero_userid")
                        or text(claims.get("sub"), "its sub", required=True))
@@ -156,12 +153,12 @@ class XeroAdapter(OAuthAdapter):
                 return
             connection_id = matches[0].connection_id
         if not isinstance(connection_id, str) or not UUID.fullmatch(connection_id):
-            raise ProviderError("This is not a valid Xero connection id: it is a UUID.",
-                                code="bad_company_id")
+            raise ProviderError(code="bad_connection_id", provider_code="bad_company_id",
+                                params={"provider": self.label})
         self._api_call(self.identity_api(tokens).delete_connection, connection_id,
                        empty_ok=True)
 
-    # -- the books: chart and writes (rules in xero_sync) ------------------------------------
+    # -- the books: chart and writes (rules in .writer) -------------------------------------
 
     def _writer(self, tokens, company_id):
         return XeroWriter(self, self.accounting_api(tokens), company_id)
@@ -170,7 +167,7 @@ class XeroAdapter(OAuthAdapter):
 
     def api_client(self, tokens):
         if not tokens or not tokens.access_token:
-            raise AuthorizationError("The connection has no access token: connect it first.")
+            raise AuthorizationError(code="not_connected")
         client = ApiClient(
             Configuration(oauth2_token=OAuth2Token(client_id=self.client_id,
                                                    client_secret=self.client_secret)),
@@ -217,30 +214,41 @@ class XeroAdapter(OAuthAdapter):
                 body = response.data
                 response.release_conn()
         except ApiSSLException as e:
-            raise ProviderUnavailableError("Xero could not be reached: SSLError") from e
+            raise self.unreachable("SSLError") from e
         except ApiException as e:
             answer = e.http_resp
             if answer is None:  # the SDK could not even build the request
-                raise ProviderError("Xero could not be called: %s" % clean(e.reason)) from e
+                raise ProviderError(code="not_callable", params={
+                    "provider": self.label, "text": clean(e.reason)}) from e
             if answer.status == 429 and pacer:
-                pacer.close_for(_retry_after(answer.getheaders() or {}))
+                pacer.close_for(retry_after(answer.getheaders() or {}))
             raise (self._error_for(answer.status, answer.getheaders(), answer.data)
-                   or ProviderResponseError("Xero answered HTTP %s, which is not an error, "
-                                            "as one." % answer.status)) from e
+                   or unreadable_answer(self.label, "it answered HTTP %s, which is no error, as "
+                                        "an error" % answer.status)) from e
         except OAuth2Error as e:
-            raise AuthorizationError("The Xero access token has expired.") from e
+            raise AuthorizationError(code="token_expired", params={"provider": self.label}) from e
         except urllib3.exceptions.HTTPError as e:
-            raise ProviderUnavailableError(
-                "Xero could not be reached: %s" % e.__class__.__name__) from e
+            raise self.unreachable(e.__class__.__name__) from e
         if empty_ok and not (body or b"").strip():
             return None
         return parse_json(body, self.label)
 
-    def _throttled(self, headers):
-        return "Xero is throttling requests (%s limit)." % (
-            clean(headers.get("X-Rate-Limit-Problem"), 30) or "rate")
+    def _throttled(self, headers, code, kwargs):
+        """A 429 names the limit reached (``X-Rate-Limit-Problem``): ``throttled_limit``."""
+        seconds = retry_after(headers)
+        return RateLimitError(code="throttled_limit", retry_after=seconds, provider_code=code,
+                              params={"provider": self.label, "seconds": seconds,
+                                      "limit": clean(headers.get("X-Rate-Limit-Problem"), 30)
+                                      or "rate"}, **kwargs)
 
     @staticmethod
     def _request_id(headers):
         return headers.get("Xero-Correlation-Id")
 
+    # -- changes (a pull: Adapter.changes, not yet) ---------------------------------------------
+
+    def parse_webhook(self, headers, raw_body, secret):
+        """The changes of one Xero webhook delivery (:func:`.webhooks.parse`): the
+        ``x-xero-signature`` checked with the webhook key ``secret``; an intent-to-receive
+        (``events: []``) correctly signed gives ``[]``."""
+        return webhooks.parse(headers, raw_body, secret)

@@ -1,5 +1,6 @@
-"""Xero reads: the chart, the look-ups made before creating (rules in :mod:`.sync_rules`),
-and Xero's answers turned into plain words.
+"""Xero reads: the chart, the queries of the look-ups made before creating (the rules and
+decisions are :mod:`..matching`'s), and Xero's refusals as message codes and parameters
+(:mod:`..messages`).
 
 Look-ups use Xero's ``where`` filter (``Name=="Acme" OR EmailAddress=="ap@acme.test"``), at
 most 50 values a request; ``"`` in values is escaped with a backslash. Payments are found by
@@ -40,18 +41,17 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from decimal import Decimal
 
-from .answers import WrongShape, clean, distinct, flag, join, number, obj, objects, pick, text
-from .errors import ProviderError
-from .documents import Chart, RemoteAccount, RemoteItem, RemoteTax
-from .sync_rules import (
-    Candidate, cents, chunks, choose_document, choose_party, choose_product, choose_payment,
-    first, index,
-)
-from .xero_payloads import (
-    DOCUMENT_TYPES, SALES_TYPES, contact_name, item_code, item_name, journal_total, narration,
+from ..answers import WrongShape, clean, distinct, flag, join, number, obj, objects, pick, text
+from ..errors import ProviderError
+from ..documents import Chart, RemoteAccount, RemoteItem, RemoteTax
+from ..matching import Candidate, Lookups as BaseLookups, match_payments
+from ..messages import render
+from ..sync_rules import cents, chunks
+from .payloads import (
+    DOCUMENT_TYPES, LABEL, NOUN, SALES_TYPES, contact_name, item_code, item_name,
+    journal_total, narration,
 )
 
-LABEL = "Xero"
 WHERE_SIZE = 50
 PAGE_SIZE = 100  # what Xero answers a page with when no pageSize is given
 # What Xero says when a payment would pay a document more than it still owes (paid already):
@@ -60,8 +60,8 @@ OVERPAID = "exceeds the amount outstanding"
 GONE = ("DELETED", "VOIDED")
 MS_DATE = re.compile(r"/Date\((-?[0-9]{1,15})")
 UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
-NOUN = {"invoice": "invoice", "bill": "bill", "credit_note": "credit note",
-        "vendor_credit": "vendor credit note", "journal_entry": "manual journal"}
+NUMBER_CLASH = "duplicate_number"  # the provider_code of a number clash a look-up finds
+REFUSED = "validation"             # the provider_code of Xero's refusals (ValidationException)
 # SystemAccount, then Type, then Class → RemoteAccount.group (the table in the docstring).
 SYSTEM_GROUPS = {"DEBTORS": "receivable", "CREDITORS": "payable"}
 TYPE_GROUPS = {
@@ -77,24 +77,16 @@ TYPE_GROUPS = {
 }
 CLASS_GROUPS = {"ASSET": "current_asset", "LIABILITY": "current_liability",
                 "EQUITY": "equity", "REVENUE": "income", "EXPENSE": "expense"}
-# What to do about Xero's common refusals: (words all in its message, hint).
+# What to do about Xero's common refusals: (words all in one of its messages, message code).
 HINTS = (
-    (("invoice # must be unique",), "Renumber the Odoo document, or void the one in Xero, "
-                                    "then sync again."),
-    (("credit note # must be unique",), "Renumber the Odoo document, or void the one in "
-                                        "Xero, then sync again."),
-    (("contact name must be unique",), "Give the Odoo partner a distinct name, or link it "
-                                       "to the existing contact manually."),
-    (("is not a valid code for this document",), "Map the Odoo account to an active Xero "
-                                                 "account that this kind of document may "
-                                                 "use (Mappings screen), then retry."),
-    (("cannot be used for this type of transaction",), "Map the Odoo tax to an active Xero "
-                                                       "tax rate for this kind of document "
-                                                       "(Mappings screen), then retry."),
-    (("item code", "already exists"), "Give the Odoo product a distinct internal "
-                                      "reference, or link it to the existing item "
-                                      "manually."),
-    (("is archived",), "Restore it in Xero, or link the Odoo record to an active one."),
+    (("invoice # must be unique",), "refused_number_in_use"),
+    (("credit note # must be unique",), "refused_number_in_use"),
+    (("contact name must be unique",), "refused_name_in_use"),
+    (("is not a valid code for this document",), "refused_account"),
+    (("cannot be used for this type of transaction",), "refused_tax"),
+    (("item code", "already exists"), "refused_item_code"),
+    (("is archived",), "refused_archived"),
+    ((OVERPAID,), "refused_overpaid"),
 )
 
 
@@ -135,7 +127,8 @@ class Refused(Exception):
 
     def typed(self):
         error = self.error
-        return ProviderError(error.message, code=error.code, status=error.status,
+        return ProviderError(error.message, code=error.code, params=error.params,
+                             provider_code=error.provider_code, status=error.status,
                              request_id=error.request_id)
 
 
@@ -191,24 +184,34 @@ def errors_of(element):
     return messages
 
 
-def refused_message(noun, label, messages):
-    """Xero's refusal of one record in plain words: its messages once each
-    (:func:`.answers.distinct`), and what to do about the common ones (:data:`HINTS`)."""
+def refusal(noun, label, messages):
+    """Xero's refusal of one record as ``(message code, params)``: its messages once each
+    (:func:`..answers.distinct`), and what to do about the common ones (:data:`HINTS`: the
+    first that applies)."""
     messages = distinct(messages) or ["no reason given"]
-    said = "; ".join(m.rstrip(".") for m in messages)
-    hints = []
-    for words, hint in HINTS:
-        if any(all(w in m.lower() for w in words) for m in messages) and hint not in hints:
-            hints.append(hint)
-    return "Xero refused the %s %s: %s.%s" % (noun, label, said,
-                                             "".join(" " + h for h in hints))
+    params = {"provider": LABEL, "noun": noun, "record": label,
+              "text": "; ".join(m.rstrip(".") for m in messages)}
+    for words, code in HINTS:
+        if any(all(w in m.lower() for w in words) for m in messages):
+            return code, params
+    return "refused", params
 
 
-class Lookups:
-    """The reads an :class:`~.xero_sync.XeroWriter` makes."""
+def refused_message(noun, label, messages):
+    """:func:`refusal` as its English sentence."""
+    return render(*refusal(noun, label, messages))
+
+
+class Lookups(BaseLookups):
+    """The reads a :class:`~.writer.XeroWriter` makes: the chart, and the queries of the
+    look-ups (:class:`..matching.Lookups` decides)."""
+
+    label = LABEL
+    NOUN = NOUN
+    NUMBER_CLASH = NUMBER_CLASH
 
     def __init__(self, writer):
-        self.writer = writer
+        super().__init__(writer)
         self.api = writer.api
 
     def _where(self, method, collection, pairs):
@@ -259,57 +262,54 @@ class Lookups:
                      country=text(organisation.get("CountryCode"), "its CountryCode"),
                      currency=text(organisation.get("BaseCurrency"), "its BaseCurrency"))
 
-    # -- before creating -------------------------------------------------------------------------
+    # -- the look-ups' queries (matching.Lookups decides) ----------------------------------------
 
-    def parties(self, kind, records):
-        """``(candidate, message, code)`` per record. In Xero one contact is both customer and
-        supplier, so a vendor may link to a customer's contact."""
-        names = {id(r): contact_name(r) for r in records}  # as sent
+    def party_name(self, record):
+        """In Xero one contact is both customer and supplier, so a vendor may link to a
+        customer's contact; by its Name as sent."""
+        return contact_name(record)
+
+    def party_candidates(self, kind, records, names):
         pairs = [("Name", n) for n in names.values()] + [("EmailAddress", r.email)
                                                          for r in records if r.email]
         rows = self._where(self.api.get_contacts, "Contacts", pairs)
-        candidates = [Candidate(id=xero_id(row.get("ContactID"), "a ContactID"),
-                                name=text(row.get("Name")),
-                                email=text(row.get("EmailAddress")),
-                                version=xero_time(row.get("UpdatedDateUTC")))
-                      for row in _by_id(rows, "ContactID")
-                      if row.get("ContactStatus", "ACTIVE") == "ACTIVE"]
-        by_name, by_email = index(candidates, "name"), index(candidates, "email")
-        decisions = []
-        for record in records:
-            candidate, message = choose_party(LABEL, "contact", names[id(record)],
-                                              record.email, by_name, by_email)
-            decisions.append((candidate, message, "name_clash" if message else None))
-        return decisions
+        return [Candidate(id=xero_id(row.get("ContactID"), "a ContactID"),
+                          name=text(row.get("Name")), email=text(row.get("EmailAddress")),
+                          version=xero_time(row.get("UpdatedDateUTC")))
+                for row in _by_id(rows, "ContactID")
+                if row.get("ContactStatus", "ACTIVE") == "ACTIVE"]
 
-    def items(self, kind, records):
+    def item_keys(self, record):
         """By Code (the Odoo code, or the slug Xero knows the item by), then by Name, both
-        as sent (the rule "Names the providers refuse")."""
-        codes = {id(r): item_code(r) for r in records}
-        names = {id(r): item_name(r) for r in records}
-        pairs = ([("Code", c) for c in codes.values()] + [("Name", n) for n in names.values()])
-        rows = self._where(self.api.get_items, "Items", pairs)
-        candidates = [Candidate(id=xero_id(row.get("ItemID"), "an ItemID"),
-                                name=text(row.get("Name")), code=text(row.get("Code")),
-                                version=xero_time(row.get("UpdatedDateUTC")))
-                      for row in _by_id(rows, "ItemID")]
-        by_code, by_name = index(candidates, "code"), index(candidates, "name")
-        decisions = []
-        for record in records:
-            candidate = first(by_code, codes[id(record)])
-            message = None
-            if not candidate:
-                candidate, message = choose_product(
-                    LABEL, names[id(record)], codes[id(record)] if record.code else None,
-                    by_code, by_name)
-            decisions.append((candidate, message, "name_clash" if message else None))
-        return decisions
+        as sent (the rule "Names the providers refuse"); the codes compared on a name match
+        only when the Odoo product has a code of its own."""
+        code = item_code(record)
+        return code, item_name(record), code if record.code else None
 
-    def documents(self, kind, records):
+    def item_candidates(self, codes, names):
+        rows = self._where(self.api.get_items, "Items",
+                           [("Code", c) for c in codes] + [("Name", n) for n in names])
+        return [Candidate(id=xero_id(row.get("ItemID"), "an ItemID"),
+                          name=text(row.get("Name")), code=text(row.get("Code")),
+                          version=xero_time(row.get("UpdatedDateUTC")))
+                for row in _by_id(rows, "ItemID")]
+
+    def document_key(self, kind, record):
         """Invoices and bills by InvoiceNumber, credit notes by CreditNoteNumber, manual
-        journals by Narration; deleted and voided ones do not count."""
+        journals by Narration."""
+        return narration(record) if kind == "journal_entry" else record.number
+
+    def document_total(self, kind, record):
+        return journal_total(record) if kind == "journal_entry" else record.amount_total
+
+    def unique_number(self, kind):
+        """Xero keeps the numbers of sales documents unique (and we a journal's narration)."""
+        return kind == "journal_entry" or DOCUMENT_TYPES[kind][1] in SALES_TYPES
+
+    def document_candidates(self, kind, records):
+        """Deleted and voided ones do not count."""
         if kind == "journal_entry":
-            return self._journals(records)
+            return self._journals(records), set()
         collection, xero_type, number_field, id_field = DOCUMENT_TYPES[kind]
         method = (self.api.get_invoices if collection == "Invoices"
                   else self.api.get_credit_notes)
@@ -323,19 +323,12 @@ class Lookups:
                 total=number(row.get("Total"), "a Total"),
                 party=text(obj(row.get("Contact") or {}, "a Contact").get("ContactID")),
                 version=xero_time(row.get("UpdatedDateUTC"))))
-        decisions = []
-        for record in records:
-            candidate, message = choose_document(
-                LABEL, NOUN[kind], record.number, str(record.party.id), record.amount_total,
-                existing.get(record.number, []), unique_number=xero_type in SALES_TYPES)
-            decisions.append((candidate, message, "duplicate_number" if message else None))
-        return decisions
+        return existing, set()
 
     def _journals(self, records):
-        texts = {id(r): narration(r) for r in records}
         existing = {}
         rows = self._where(self.api.get_manual_journals, "ManualJournals",
-                           [("Narration", t) for t in texts.values()])
+                           [("Narration", narration(r)) for r in records])
         for row in rows:
             if row.get("Status") in GONE:
                 continue
@@ -346,19 +339,15 @@ class Lookups:
             existing.setdefault(journal_text, []).append(Candidate(
                 id=xero_id(row.get("ManualJournalID"), "a ManualJournalID"), name=journal_text,
                 total=total, version=xero_time(row.get("UpdatedDateUTC"))))
-        decisions = []
-        for record in records:
-            candidate, message = choose_document(
-                LABEL, NOUN["journal_entry"], record.number, None, journal_total(record),
-                existing.get(texts[id(record)], []), unique_number=True)
-            decisions.append((candidate, message, "duplicate_number" if message else None))
-        return decisions
+        return existing
 
-    def payments(self, records, taken=()):
+    def payments(self, kind, records, taken=()):
         """Per record, per allocation, the Xero payment that is it (the payment rule of
-        :mod:`.sync_rules`, applied allocation by allocation: Xero keeps one payment per
-        document paid) or None. ``taken``: payment ids that records of this call already
-        hold; a payment is given to one allocation at most."""
+        :mod:`..matching`, applied allocation by allocation: Xero keeps one payment per
+        document paid) or None: a list per record, not a Decision (the writer links a whole
+        set, or completes a part of it). Found by the documents they pay, page by page;
+        ``taken``: payment ids that records of this call already hold; a payment is given
+        to one allocation at most."""
         documents = sorted({_document(a) for r in records for a in r.allocations} - {None})
         rows = []
         for part in chunks(documents, WHERE_SIZE):
@@ -374,19 +363,16 @@ class Lookups:
                 page += 1
         candidates = [_payment(row) for row in _by_id(rows, "PaymentID")
                       if row.get("Status") not in GONE]
-        taken, decisions = set(taken), []
+        wanted = []
         for record in records:
-            found = []
+            parts = []
             for allocation in record.allocations:
                 document = _document(allocation)
-                candidate = document and choose_payment(
+                parts.append(document and (
                     record.number, str(record.party.id).lower(), record.date.isoformat(),
-                    allocation.amount, [(document[1], allocation.amount)], candidates, taken)
-                if candidate:
-                    taken.add(candidate.id)
-                found.append(candidate or None)
-            decisions.append(found)
-        return decisions
+                    allocation.amount, [(document[1], allocation.amount)]))
+            wanted.append(parts)
+        return match_payments(wanted, candidates, taken)
 
 
 def _item(row):

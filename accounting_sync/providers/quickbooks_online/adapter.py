@@ -1,18 +1,21 @@
-"""QuickBooks Online: OAuth through requests-oauthlib, the API through python-quickbooks."""
+"""QuickBooks Online: OAuth through requests-oauthlib, the API through python-quickbooks, its
+webhooks (:mod:`.webhooks`)."""
 from types import SimpleNamespace
 
 from quickbooks import QuickBooks
 from quickbooks import exceptions as qb_exceptions
 
-from . import transport
-from .answers import obj, parse_json, pick, reading, text
-from .base import OAuthAdapter, RemoteCompany, RemoteIdentity, _retry_after
-from .errors import AuthorizationError, ProviderError, ProviderResponseError
-from .quickbooks_online_lookups import QBO_ID
-from . import quickbooks_online_payloads as payloads
-from .quickbooks_online_payloads import ITEM_REQUIRED_KINDS as SALES_KINDS
-from .quickbooks_online_sync import QboWriter
-from .rate_limits import Rate
+from .. import transport
+from ..answers import obj, parse_json, pick, reading, text, unreadable_answer
+from ..base import Capabilities, RemoteCompany, RemoteIdentity, Setting
+from ..errors import AuthorizationError, ProviderError
+from ..http import retry_after
+from ..oauth import OAuthAdapter
+from ..rate_limits import Rate
+from . import webhooks
+from .lookups import QBO_ID
+from .payloads import ENTITIES, ITEM_REQUIRED_KINDS, LABEL
+from .writer import QboWriter
 
 MINOR_VERSION = 75
 ACCOUNTING_SCOPE = "com.intuit.quickbooks.accounting"
@@ -52,42 +55,34 @@ class _QuickBooksClient(QuickBooks):
                 request_type, url, headers=headers, params=params, data=data,
                 timeout=self.adapter.timeout, allow_redirects=False)
         if self.last_response.status_code == 429 and self.pacer:
-            self.pacer.close_for(_retry_after(self.last_response))
+            self.pacer.close_for(retry_after(self.last_response))
         self.adapter._check_answer(self.last_response)
         return self.last_response
 
 
 class QuickBooksOnlineAdapter(OAuthAdapter):
-    code = "quickbooks_online"
-    label = "QuickBooks Online"
+    """QuickBooks Online (see :class:`..base.Adapter` for the contract)."""
+
+    CAPABILITIES = Capabilities(
+        code="quickbooks_online", label=LABEL, batch_size=30,  # POST /batch: 30 items
+        credentials="oauth",
+        # Invoice and credit memo lines are SalesItemLineDetail lines: an item each.
+        item_required_kinds=ITEM_REQUIRED_KINDS,
+        tax_total_on_document=True,  # TxnTaxDetail.TotalTax is kept (provider-facts 1.9)
+        pulls_changes=False, webhooks=True,
+        settings=(Setting("client_id", "Client ID", False),
+                  Setting("client_secret", "Client Secret", True),
+                  Setting(webhooks.SECRET, "Webhook Verifier Token", True, required=False)),
+        webhook_secret=webhooks.SECRET, sandbox_code="qbo", access_ttl=3600,
+        refresh_ttl_note="at most 5 years, and 100 days unused",
+        disconnects_tenants=False, multiple_companies=False)
     uses_pkce = False
-    access_ttl = 3600
     # Per realm (provider-facts 1.5): 10 a second, 500 a minute, 40 batch requests a minute.
     RATE_LIMITS = (Rate("per-second", 10, 1.0), Rate("per-minute", 500, 60.0),
                    Rate("batch", 40, 60.0, kind="batch"))
-    # Invoice and credit memo lines are SalesItemLineDetail lines: an item each.
-    ITEM_REQUIRED_KINDS = SALES_KINDS
-    TAX_TOTAL_ON_DOCUMENT = True  # TxnTaxDetail.TotalTax is kept (provider-facts 1.9)
-    SANDBOX_CODE = "qbo"
-    WEB_PAGES = {"customer": "customerdetail?nameId=", "vendor": "vendordetail?nameId=",
-                 "product": "items?itemId=", "invoice": "invoice?txnId=",
-                 "credit_note": "creditmemo?txnId=", "bill": "bill?txnId=",
-                 "vendor_credit": "vendorcredit?txnId=", "customer_payment": "recvpayment?txnId=",
-                 "vendor_payment": "billpayment?txnId=", "journal_entry": "journal?txnId="}
-
-    @classmethod
-    def sandbox_resource(cls, kind):
-        return payloads.ENTITY.get(kind, "Invoice")
-
-    @classmethod
-    def web_url(cls, environment, kind, remote_id):
-        host = ("https://app.sandbox.qbo.intuit.com" if environment == "sandbox"
-                else "https://app.qbo.intuit.com")
-        return "%s/app/%s%s" % (host, cls.WEB_PAGES.get(kind, "homepage?"), remote_id)
     COMPANY_ID = QBO_ID  # realm ids are numeric like entity ids
     COMPANY_ID_WORDS = "a company (realm) id is 1 to 32 digits"
-    FORBIDDEN = ("%s refused access to this company (HTTP 403): the token was issued for "
-                 "another company or environment.")
+    FORBIDDEN_CODE = "forbidden_company"
     _unauthorized_code = "3200"
     # Fault.Error[].Message/Detail (the 401 answer spells them in lower case), then OAuth's.
     MESSAGE_PATHS = (("Fault", "Error", [], "Message"), ("Fault", "Error", [], "Detail"),
@@ -95,6 +90,18 @@ class QuickBooksOnlineAdapter(OAuthAdapter):
                      ) + OAuthAdapter.MESSAGE_PATHS
     CODE_PATHS = (("Fault", "Error", [], "code"), ("fault", "error", [], "code"),
                   ) + OAuthAdapter.CODE_PATHS
+
+    @classmethod
+    def sandbox_resource(cls, kind):
+        return ENTITIES[kind].name if kind in ENTITIES else "Invoice"
+
+    @classmethod
+    def web_url(cls, environment, kind, remote_id):
+        host = ("https://app.sandbox.qbo.intuit.com" if environment == "sandbox"
+                else "https://app.qbo.intuit.com")
+        page = ENTITIES[kind].web_page if kind in ENTITIES else "homepage?"
+        return "%s/app/%s%s" % (host, page, remote_id)
+
     ENDPOINTS = {
         "production": {
             "authorize": "https://appcenter.intuit.com/connect/oauth2",
@@ -112,16 +119,9 @@ class QuickBooksOnlineAdapter(OAuthAdapter):
         },
     }
 
-    @classmethod
-    def local_endpoints(cls, base_url):
-        root = base_url + "/qbo"
-        return {
-            "authorize": root + "/connect/oauth2",
-            "token": root + "/oauth2/v1/tokens/bearer",
-            "revoke": root + "/v2/oauth2/tokens/revoke",
-            "userinfo": root + "/v1/openid_connect/userinfo",
-            "api": root + "/v3",
-        }
+    LOCAL_PATHS = {"authorize": "/connect/oauth2", "token": "/oauth2/v1/tokens/bearer",
+                   "revoke": "/v2/oauth2/tokens/revoke",
+                   "userinfo": "/v1/openid_connect/userinfo", "api": "/v3"}
 
     def scopes(self, access_scope):
         # QBO has one accounting scope; the access scope limits what the sync sends.
@@ -146,8 +146,8 @@ class QuickBooksOnlineAdapter(OAuthAdapter):
     def companies(self, tokens, callback_params):
         realm = (callback_params or {}).get("realmId")
         if not realm:
-            raise ProviderError("QuickBooks Online did not say which company was chosen "
-                                "(no realmId in the callback).")
+            raise ProviderError(code="no_company_chosen", params={
+                "provider": self.label, "field": "realmId"})
         return [self.company_info(tokens, realm)]
 
     def company_info(self, tokens, company_id):
@@ -160,7 +160,7 @@ class QuickBooksOnlineAdapter(OAuthAdapter):
                 id=realm, name=text(info.get("CompanyName"), "the company name", required=True),
                 country=text(info.get("Country"), "the country"))
 
-    # -- the books: chart and writes (rules in quickbooks_online_sync) ------------------------
+    # -- the books: chart and writes (rules in .writer) -------------------------------------
 
     def _writer(self, tokens, company_id):
         return QboWriter(self, self.client(tokens, company_id))
@@ -171,7 +171,7 @@ class QuickBooksOnlineAdapter(OAuthAdapter):
         """A python-quickbooks client for one realm, with the given (fresh) access token."""
         realm_id = self.check_company_id(realm_id)
         if not tokens or not tokens.access_token:
-            raise AuthorizationError("The connection has no access token: connect it first.")
+            raise AuthorizationError(code="not_connected")
         holder = SimpleNamespace(client_id=self.client_id, environment=self.environment,
                                  access_token=tokens.access_token,
                                  refresh_token=tokens.refresh_token)
@@ -188,8 +188,7 @@ class QuickBooksOnlineAdapter(OAuthAdapter):
         try:
             return func(*args, **kwargs)
         except qb_exceptions.QuickbooksException as e:
-            raise ProviderResponseError("QuickBooks Online sent an answer this connector "
-                                        "cannot read.") from e
+            raise unreadable_answer(self.label, "python-quickbooks could not read it") from e
 
     def _check_answer(self, response):
         """Before python-quickbooks reads an answer: the status ladder, then a JSON object
@@ -198,7 +197,7 @@ class QuickBooksOnlineAdapter(OAuthAdapter):
         with reading(self.label):
             data = obj(parse_json(response.content, self.label), "its answer")
         if "Fault" in data or "fault" in data:
-            code = (pick(data, *self.CODE_PATHS) or [None])[0]
+            code = (pick(data, *self.CODE_PATHS) or [None])[0]  # the refusal's provider_code
             raise self._refusal(response.status_code, data, code,
                                 self._request_id(response.headers))
         return data
@@ -206,3 +205,11 @@ class QuickBooksOnlineAdapter(OAuthAdapter):
     @staticmethod
     def _request_id(headers):
         return headers.get("intuit_tid")
+
+    # -- changes (a pull: Adapter.changes, not yet) ---------------------------------------------
+
+    def parse_webhook(self, headers, raw_body, secret):
+        """The changes of one QBO webhook delivery (:func:`.webhooks.parse`): the
+        ``intuit-signature`` checked with the verifier token ``secret``, then legacy
+        ``eventNotifications`` or CloudEvents."""
+        return webhooks.parse(headers, raw_body, secret)

@@ -1,16 +1,16 @@
-"""QuickBooks Online payloads: pure functions from :mod:`.documents` records to QBO V3 JSON.
+"""QuickBooks Online payloads: pure functions from :mod:`..documents` records to QBO V3 JSON.
 
 The keys are Finance.xsd element names (tests/test_contract_quickbooks_online.py checks every
 payload against the schema). Rules:
 
 * references are ``{"value": Ref.id}``; money is rounded to the cent and written as a JSON
   number; quantities and unit prices keep their precision;
-* names (the rule "Names the providers refuse" in :mod:`.sync_rules`): QBO refuses ``:`` in
+* names (the rule "Names the providers refuse" in :mod:`..sync_rules`): QBO refuses ``:`` in
   a Customer's or Vendor's DisplayName and an Item's Name (2040 "Invalid String": the colon
   is its Parent:Child separator), so each colon and the spaces around it become `` - ``
   (:func:`display_name`, :func:`item_name`: "Wayne Enterprises: Gotham" → "Wayne
   Enterprises - Gotham"); DisplayName, CompanyName, Item Name and Sku are at most 100
-  characters (2050 otherwise), a longer one shortened by :func:`.sync_rules.fit`. The Odoo
+  characters (2050 otherwise), a longer one shortened by :func:`..sync_rules.fit`. The Odoo
   name stays in CompanyName (companies; colons are allowed there) and, when the DisplayName
   differs from it and CompanyName does not hold it, in Notes ("Name in Odoo: …");
 * a party's currency is sent on create only (QBO cannot change it once there are
@@ -39,24 +39,56 @@ payload against the schema). Rules:
   characters), and the full number, then the memo, go to ``PrivateNote`` (at most 4,000
   characters).
 """
+import re
+from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
-import re
+from ..sync_rules import PayloadError, digest, fit, money, number, numbered
 
-from .sync_rules import PayloadError, digest, fit, money, number, numbered
+LABEL = "QuickBooks Online"
 
-ENTITY = {
-    "customer": "Customer", "vendor": "Vendor", "product": "Item",
-    "invoice": "Invoice", "credit_note": "CreditMemo", "bill": "Bill",
-    "vendor_credit": "VendorCredit", "customer_payment": "Payment",
-    "vendor_payment": "BillPayment", "journal_entry": "JournalEntry",
+
+@dataclass(frozen=True)
+class Entity:
+    """What one kind of record is in QBO: its entity ``name``, what a message calls it
+    (``noun``), its page in the QBO web app (``web_page`` + id), the query parameters that
+    void it (``void``: QBO voids invoices and payments, and deletes the other transactions,
+    which have no void), and whether a payment's line may link to it (``linked_txn``:
+    ``LinkedTxn.TxnType`` is its name)."""
+
+    name: str
+    noun: str
+    web_page: str
+    void: tuple = ()
+    linked_txn: bool = False
+
+
+DELETE = (("operation", "delete"),)
+# The one table of kinds (kind -> Entity); the others below are read from it.
+ENTITIES = {
+    "customer": Entity("Customer", "customer", "customerdetail?nameId="),
+    "vendor": Entity("Vendor", "vendor", "vendordetail?nameId="),
+    "product": Entity("Item", "product", "items?itemId="),
+    "invoice": Entity("Invoice", "invoice", "invoice?txnId=", (("operation", "void"),), True),
+    "credit_note": Entity("CreditMemo", "credit note", "creditmemo?txnId=", DELETE, True),
+    "bill": Entity("Bill", "bill", "bill?txnId=", DELETE, True),
+    "vendor_credit": Entity("VendorCredit", "vendor credit", "vendorcredit?txnId=", DELETE,
+                            True),
+    "customer_payment": Entity("Payment", "customer payment", "recvpayment?txnId=",
+                               (("operation", "update"), ("include", "void"))),
+    "vendor_payment": Entity("BillPayment", "bill payment", "billpayment?txnId=",
+                             (("operation", "update"), ("include", "void"))),
+    "journal_entry": Entity("JournalEntry", "journal entry", "journal?txnId=", DELETE),
 }
+ENTITY = {kind: entity.name for kind, entity in ENTITIES.items()}
+NOUN = {kind: entity.noun for kind, entity in ENTITIES.items()}
+LINKED_TXN_TYPE = {kind: e.name for kind, e in ENTITIES.items() if e.linked_txn}
+# kind -> query parameters of the void
+VOID_PARAMS = {kind: dict(e.void) for kind, e in ENTITIES.items() if e.void}
 SALES_KINDS = ("invoice", "credit_note")
 # The kinds whose lines QBO takes only with an item (SalesItemLineDetail): the adapter's
-# capability (QuickBooksOnlineAdapter.ITEM_REQUIRED_KINDS).
+# capability (Capabilities.item_required_kinds).
 ITEM_REQUIRED_KINDS = SALES_KINDS
-LINKED_TXN_TYPE = {"invoice": "Invoice", "credit_note": "CreditMemo", "bill": "Bill",
-                   "vendor_credit": "VendorCredit"}
 UNIT_PRICE_PLACES = 7
 REF_NUMBER_MAX = 21       # PaymentRefNum, DocNumber
 PRIVATE_NOTE_MAX = 4000
@@ -138,11 +170,10 @@ def item_payload(product):
     })
 
 
-def _sales_line(line):
+def _sales_line(line, kind):
     if not line.item:
-        raise PayloadError("QuickBooks Online needs a product on every invoice and credit "
-                           "note line, and line “%s” has none: set a product on the line, or "
-                           "a Default Product on the connection." % (line.description or ""))
+        raise PayloadError("item_required", provider=LABEL, noun=NOUN[kind],
+                           line=line.description or "")
     unit_price = line.unit_price
     if line.discount_percent and line.quantity:
         unit_price = (Decimal(line.amount) / Decimal(line.quantity)).quantize(
@@ -180,7 +211,7 @@ def document_payload(doc):
         "DocNumber": doc.number,
         "TxnDate": doc.date.isoformat(),
         "PrivateNote": doc.reference,
-        "Line": [_sales_line(l) if sales else _purchase_line(l) for l in doc.lines],
+        "Line": [_sales_line(l, doc.kind) if sales else _purchase_line(l) for l in doc.lines],
         ("CustomerRef" if sales else "VendorRef"): ref(doc.party),
     }
     body.update(_currency(doc))
@@ -197,7 +228,7 @@ def _linked_line(allocation):
     try:
         txn_type = LINKED_TXN_TYPE[allocation.document_kind]
     except KeyError:
-        raise PayloadError("A payment cannot be allocated to a %s." % allocation.document_kind)
+        raise PayloadError("allocation_invalid", kind=allocation.document_kind) from None
     return {"Amount": money(allocation.amount),
             "LinkedTxn": [{"TxnId": str(allocation.document.id), "TxnType": txn_type}]}
 
@@ -239,9 +270,8 @@ def _journal_line(line, entity_types):
     if line.party:
         entity_type = entity_types.get(str(line.party.id))
         if not entity_type:
-            raise PayloadError("The partner “%s” of a journal line is not a customer, vendor or "
-                               "employee in QuickBooks Online: sync it first."
-                               % (line.party.name or line.party.id))
+            raise PayloadError("party_not_synced", provider=LABEL,
+                               name=line.party.name or line.party.id)
         detail["Entity"] = {"Type": entity_type, "EntityRef": ref(line.party)}
     return _compact({"DetailType": "JournalEntryLineDetail", "Amount": money(abs(amount)),
                      "Description": line.description, "JournalEntryLineDetail": detail})
@@ -283,19 +313,6 @@ def build(record, entity_types=None, create=True):
 def sparse(body, remote_id, sync_token):
     """A sparse update: only the fields sent change (``Line`` replaces all lines)."""
     return dict(body, Id=str(remote_id), SyncToken=str(sync_token), sparse=True)
-
-
-# kind -> query parameters of the void: QBO voids invoices; bills, vendor credits, credit
-# memos and journal entries have no void and are deleted; payments are voided by an update.
-VOID_PARAMS = {
-    "invoice": {"operation": "void"},
-    "credit_note": {"operation": "delete"},
-    "bill": {"operation": "delete"},
-    "vendor_credit": {"operation": "delete"},
-    "journal_entry": {"operation": "delete"},
-    "customer_payment": {"operation": "update", "include": "void"},
-    "vendor_payment": {"operation": "update", "include": "void"},
-}
 
 
 def void_request(kind, remote_id, sync_token):

@@ -1,5 +1,5 @@
-"""Xero: reading the chart and writing records (the adapter's fetch_chart, push, void and
-deactivate), through xero-python's AccountingApi.
+"""Xero: reading the chart and writing records (the adapter's fetch_chart, execute — and so
+push —, void and deactivate), through xero-python's AccountingApi.
 
 Rules:
 
@@ -8,14 +8,14 @@ Rules:
   others) and an ``Idempotency-Key`` so a replayed request answers the first result. Amounts
   go with ``unitdp=4``. The SDK is called with ``_preload_content=False`` and Xero's JSON is
   read as sent.
-* **Keys are deterministic** (the rule in :mod:`.sync_rules`, "Exactly once"): an
+* **Keys are deterministic** (the rule in :mod:`..sync_rules`, "Exactly once"): an
   ``Idempotency-Key`` is the sha256 of the operation, the kind and, for each record in the
   order given, its ``key``, remote id and remote version (and, for the missing part of a
   payment, the positions of the allocations sent); a payment delete, a void or an archive
   of the remote id (and version) it acts on. No uuid, no clock: ``push()`` called again with
   the same records sends the same requests with the same keys.
-* **Before creating**, existing records are looked up and linked (:mod:`.xero_lookups`,
-  :mod:`.sync_rules`): contacts by Name and EmailAddress, items by Code then Name; invoices
+* **Before creating**, existing records are looked up and linked (:mod:`.lookups`,
+  :mod:`..matching`): contacts by Name and EmailAddress, items by Code then Name; invoices
   and bills by InvoiceNumber, credit notes by CreditNoteNumber, manual journals by
   Narration — linked when party and total match — when ``find_existing`` says a send of
   theirs may have gone unanswered. A sales document Xero refuses because its number is taken
@@ -46,46 +46,48 @@ Rules:
   journal → ``VOIDED`` (a draft one ``DELETED``). **Deactivate**: a contact is ARCHIVED, an
   item deleted.
 * **Errors**: 401/403, 429 (``retry_after`` from ``Retry-After``) and 5xx/timeouts raise the
-  typed errors of :mod:`.errors`; validation errors fail the record they belong to. An
+  typed errors of :mod:`..errors`; validation errors fail the record they belong to (a
+  message code and its parameters: :func:`.lookups.refusal`; ``provider_code``
+  ``validation``). An
   answer of the wrong shape raises ``ProviderResponseError`` — except an element answered
   for one record, which fails only that record with code ``bad_answer`` (written or not is
   then unknown).
 """
 from decimal import Decimal
 
-from . import xero_payloads as xp
-from .answers import kind_of, obj, objects, reading, text
-from .documents import DOCUMENT_KINDS, NO_ANSWER, PARTY_KINDS, PAYMENT_KINDS, WriteResult
-from .errors import ProviderError, ProviderResponseError
-from .sync_rules import (
-    Candidate, PayloadError, UsageError, carries_number, cents, claim, digest, failed,
-    for_record, record_label, single_kind, unreadable,
+from . import payloads as xp
+from ..answers import kind_of, obj, objects, reading, text, unreadable_answer
+from ..documents import DOCUMENT_KINDS, PARTY_KINDS, PAYMENT_KINDS, WriteResult
+from ..errors import ProviderError
+from ..matching import Candidate, Writer, claim
+from ..sync_rules import (
+    UsageError, carries_number, cents, digest, failed, for_record, no_answer, record_label,
+    single_kind, unreadable,
 )
-from .xero_lookups import (
-    GONE, LABEL, OVERPAID, Lookups, Refused, errors_of, first_object, refused_message,
+from .lookups import (
+    GONE, OVERPAID, REFUSED, Lookups, Refused, errors_of, first_object, refusal,
     typed_refusals, xero_id, xero_time,
 )
+from .payloads import LABEL, NOUN, RESOURCES
 
-BATCH_SIZE = 50
 KEY_LENGTH = 64
-NOUN = {"customer": "contact", "vendor": "contact", "product": "item", "invoice": "invoice",
-        "bill": "bill", "credit_note": "credit note", "vendor_credit": "vendor credit note",
-        "customer_payment": "payment", "vendor_payment": "payment",
-        "journal_entry": "manual journal"}
 
 
 class Replacement:
     """A record replaced rather than updated (void and recreate, delete and recreate): the
-    note of its success, and what to say when the new one is refused — the old one is gone,
-    so the record must then be created afresh."""
+    note code of its success (``note``), the message code when the new one is refused
+    (``refused``: the old one is gone, so the record must then be created afresh), and the
+    parameters of both (``params``)."""
 
-    def __init__(self, note, done):
-        self.note, self.done = note, done
+    def __init__(self, note, refused, **params):
+        self.note, self.refused, self.params = note, refused, dict(params, provider=LABEL)
+
+    def noted(self, result):
+        return result.noted(self.note, **self.params)
 
     def failed(self, messages):
-        return ("%s, but Xero refused the new one: %s. Correct it, then reset the record's "
-                "sync state so that the next sync creates it." % (self.done,
-                                                                  "; ".join(messages)))
+        """``(code, params)`` of the new one's refusal."""
+        return self.refused, dict(self.params, text="; ".join(messages))
 
 
 class Completion:
@@ -98,9 +100,10 @@ class Completion:
         self.found, self.count = found, count
         self.positions = [n for n in range(count) if n not in found]
         self.ours = [c.id for c in found.values() if carries_number(c.number, number)]
-        self.note = ("Xero already had the payments of %d of its %d documents (from an "
-                     "earlier send): they were linked, and the others created."
-                     % (len(found), count))
+
+    def noted(self, result):
+        return result.noted("payments_completed", provider=LABEL, found=len(self.found),
+                            count=self.count)
 
     def merge(self, ids, versions):
         """Every payment's id and version in allocation order, the new ones (``ids``,
@@ -110,31 +113,28 @@ class Completion:
                   for n in range(self.count)]
         return [i for i, _v in merged], [v for _i, v in merged]
 
-    def failed(self, messages):
-        return ("Xero refused the payments of some of its documents: %s. Its own payments "
-                "already in Xero for the other documents were deleted again, so that none is "
-                "left half-made; correct it, then sync again." % "; ".join(messages))
+    @staticmethod
+    def failed(messages):
+        """``(code, params)`` of the refusal of the missing part."""
+        return "payments_completion_refused", {"provider": LABEL, "text": "; ".join(messages)}
 
 
 class Api:
-    """What each kind is called at Xero: collection, id field, create and update methods."""
+    """What each kind is called at Xero (:data:`.payloads.RESOURCES`): collection, id field,
+    create and update methods."""
 
     def __init__(self, api, kind):
-        name = {"customer": "contacts", "vendor": "contacts", "product": "items",
-                "invoice": "invoices", "bill": "invoices", "credit_note": "credit_notes",
-                "vendor_credit": "credit_notes", "customer_payment": "payments",
-                "vendor_payment": "payments", "journal_entry": "manual_journals"}[kind]
-        self.collection = "".join(p.title() for p in name.split("_"))
-        self.id_field = {"contacts": "ContactID", "items": "ItemID", "invoices": "InvoiceID",
-                         "credit_notes": "CreditNoteID", "payments": "PaymentID",
-                         "manual_journals": "ManualJournalID"}[name]
-        self.create = getattr(api, "create_" + name)
-        self.update = getattr(api, "update_or_create_" + name, None)
-        self.unitdp = name in ("items", "invoices", "credit_notes")
+        resource = RESOURCES[kind]
+        self.collection, self.id_field = resource.collection, resource.id_field
+        self.create = getattr(api, "create_" + resource.method)
+        self.update = getattr(api, "update_or_create_" + resource.method, None)
+        self.unitdp = resource.unitdp
 
 
-class XeroWriter:
+class XeroWriter(Writer):
     """One tenant, one operation: made by the adapter for each call."""
+
+    label = LABEL
 
     def __init__(self, adapter, api, tenant):
         self.adapter = adapter
@@ -158,16 +158,12 @@ class XeroWriter:
 
     def push(self, records):
         kind = single_kind(records)
-        results, notes = [None] * len(records), {}
-        creates, updates = [], []
-        for index, record in enumerate(records):
-            try:
-                built = xp.build(record, record.remote_id)
-            except PayloadError as e:
-                results[index] = failed(record.key, str(e), code="payload")
-                continue
-            elements = built if isinstance(built, list) else [built]
-            (updates if record.remote_id else creates).append((index, elements))
+        notes = {}
+
+        def elements(record):
+            built = xp.build(record, record.remote_id)
+            return built if isinstance(built, list) else [built]
+        results, creates, updates = self.prepare(records, elements)
         with reading(LABEL), typed_refusals():
             return self._push(kind, records, creates, updates, results, notes)
 
@@ -190,57 +186,36 @@ class XeroWriter:
         return results
 
     def _link_existing(self, kind, records, creates, results, notes):
-        if not creates:
-            return creates
-        if kind in PAYMENT_KINDS:
-            # Only payments a send of which may have gone unanswered.
-            unknown = [(i, e) for i, e in creates if records[i].find_existing]
-            return [(i, e) for i, e in creates if not records[i].find_existing] + (
-                self._link_payments(records, unknown, results, notes, set()) if unknown
-                else [])
-        find = {"customer": self.lookups.parties, "vendor": self.lookups.parties,
-                "product": self.lookups.items}.get(kind, self.lookups.documents)
-        remaining = []
-        if find == self.lookups.documents:
-            # Only documents a send of which may have gone unanswered; Xero's own "must be
-            # unique" guards the numbers of sales documents (see _link_number_clashes).
-            remaining = [(i, e) for i, e in creates if not records[i].find_existing]
-            creates = [(i, e) for i, e in creates if records[i].find_existing]
-            if not creates:
-                return remaining
-        decisions = find(kind, [records[i] for i, _elements in creates])
-        claimed = set()
-        for (index, elements), (candidate, message, code) in zip(creates, decisions):
-            key = records[index].key
-            if message:
-                results[index] = failed(key, message, code=code)
-            elif candidate:
-                results[index] = claim(claimed, key, candidate, "Xero")
-            else:
-                remaining.append((index, elements))
-        return remaining
+        """:meth:`..matching.Writer.link_existing`; payments by :meth:`_link_payments`."""
+        if kind not in PAYMENT_KINDS:
+            return self.link_existing(kind, records, creates, results)[0]
+        # Only payments a send of which may have gone unanswered.
+        unknown = [(i, e) for i, e in creates if records[i].find_existing]
+        return [(i, e) for i, e in creates if not records[i].find_existing] + (
+            self._link_payments(kind, records, unknown, results, notes, set()) if unknown
+            else [])
 
     def _link_number_clashes(self, kind, records, creates, results, notes):
         """Xero refused a new sales document because its number is taken: link the remote
         one when it is the same document (party and total), else say whose number it is."""
-        clashes = [i for i, _e in creates if i not in notes and not results[i].ok
-                   and "# must be unique" in str(results[i].error)]
+        clashes = [i for i, _e in creates if i not in notes and _refused_for(results[i],
+                                                                             "# must be unique")]
         if not clashes:
             return
         decisions = self.lookups.documents(kind, [records[i] for i in clashes])
         claimed = {r.remote_id for r in results if r and r.ok}
-        for index, (candidate, message, code) in zip(clashes, decisions):
-            if candidate:
-                results[index] = claim(claimed, records[index].key, candidate, "Xero")
-            elif message:
-                results[index] = failed(records[index].key, message, code=code)
+        for index, decision in zip(clashes, decisions):
+            if decision.candidate:
+                results[index] = claim(claimed, records[index].key, decision.candidate, LABEL)
+            elif decision.code:
+                results[index] = decision.failure(records[index].key)
 
-    def _link_payments(self, records, operations, results, notes, taken, refused=False):
-        """Link the payments found in Xero (the rule: :meth:`.xero_lookups.Lookups.payments`);
+    def _link_payments(self, kind, records, operations, results, notes, taken, refused=False):
+        """Link the payments found in Xero (the rule: :meth:`.lookups.Lookups.payments`);
         return the operations still to send: whole payments, or the missing part of one
         (noted as a :class:`Completion`). ``refused``: they were refused as paying documents
         paid already, and fail when nothing matches (they cannot be created)."""
-        decisions = self.lookups.payments([records[i] for i, _e in operations], taken)
+        decisions = self.lookups.payments(kind, [records[i] for i, _e in operations], taken)
         remaining, claimed = [], set()
         for (index, elements), found in zip(operations, decisions):
             record = records[index]
@@ -249,19 +224,16 @@ class XeroWriter:
                 results[index] = claim(claimed, record.key, Candidate(
                     id=",".join(c.id for c in found),
                     version=max(c.version or "" for c in found) or None), LABEL)
-                if refused:
-                    results[index].note = ("Xero refused it as paying documents already paid: "
-                                           "the same payments were there already, and are "
-                                           "linked.")
+                if refused and results[index].ok:
+                    results[index].noted("overpaid_linked_all", provider=LABEL)
             elif there:
                 notes[index] = Completion(there, len(elements), record.number)
                 remaining.append((index, [e for n, e in enumerate(elements) if n not in there]))
             elif refused:
-                results[index] = failed(record.key, "%s No payment there has this one's "
-                                        "contact, date, amount and documents, so none was "
-                                        "linked: if another payment paid the document there, "
-                                        "delete one of the two." % results[index].error.message,
-                                        code="validation")
+                said = results[index].error.params
+                results[index] = failed(record.key, "overpaid_unmatched", {
+                    name: said.get(name) for name in ("provider", "noun", "record", "text")},
+                    REFUSED)
             else:
                 remaining.append((index, elements))
         return remaining
@@ -269,17 +241,17 @@ class XeroWriter:
     def _link_overpaid(self, kind, api, records, creates, results, notes):
         """New payments Xero refused because a document they pay is paid already: look them
         up, link them (or send only their missing part) when they are there."""
-        refused = [(i, e) for i, e in creates if i not in notes and not results[i].ok
-                   and OVERPAID in str(results[i].error)]
+        refused = [(i, e) for i, e in creates if i not in notes
+                   and _refused_for(results[i], OVERPAID)]
         if not refused:
             return
         taken = {p for r in results if r and r.ok and r.remote_id for p in r.remote_id.split(",")}
-        rest = self._link_payments(records, refused, results, notes, taken, refused=True)
+        rest = self._link_payments(kind, records, refused, results, notes, taken, refused=True)
         self._send(kind, api, api.create, records, rest, results, notes, "complete")
 
     def _send(self, kind, api, method, records, operations, results, notes, operation):
         """Write ``operations`` (index, elements) in requests of at most 50 elements."""
-        for chunk in _element_chunks(operations, BATCH_SIZE):
+        for chunk in _element_chunks(operations, self.adapter.BATCH_SIZE):
             # a void-and-recreate names the voided document: its create is a new request
             key = digest([operation, kind] + [_keyed(records[i], notes.get(i)) for i, _e in chunk],
                          KEY_LENGTH)
@@ -295,15 +267,14 @@ class XeroWriter:
                         replacement = notes.get(index)
                         if isinstance(replacement, Completion):
                             self._delete_payments(replacement.ours)
-                        results[index] = failed(records[index].key, replacement.failed(
-                            [str(refused)]) if replacement else refused_message(
-                            NOUN[kind], record_label(records[index]), [str(refused)]),
-                            code="validation")
+                        results[index] = failed(records[index].key, *(
+                            replacement.failed([str(refused)]) if replacement else refusal(
+                                NOUN[kind], record_label(records[index]), [str(refused)])),
+                            provider_code=REFUSED)
                     continue
             if not isinstance(answers, list):  # no record's outcome can be read
-                error = ProviderResponseError(
-                    "Xero sent an answer this connector cannot read: its %s is %s, not a "
-                    "list." % (api.collection, kind_of(answers)))
+                error = unreadable_answer(LABEL, "its %s is %s, not a list"
+                                          % (api.collection, kind_of(answers)))
                 for index, _elements in chunk:
                     results[index] = unreadable(records[index].key, error)
                 continue
@@ -317,8 +288,7 @@ class XeroWriter:
 
     def _result(self, kind, api, record, answers, expected, replacement):
         if len(answers) != expected:
-            return failed(record.key, "Xero did not answer for this record; sync again.",
-                          code=NO_ANSWER)
+            return no_answer(record.key, LABEL)
         answers = objects(answers, "the elements answered for this record")
         messages = [m for a in answers for m in errors_of(a)]
         if messages:
@@ -328,10 +298,9 @@ class XeroWriter:
                                        if not errors_of(a) and a.get("PaymentID")]
                                       + (replacement.ours if isinstance(replacement, Completion)
                                          else []))
-            message = refused_message(NOUN[kind], record_label(record), messages)
-            if replacement:
-                message = replacement.failed(messages)
-            return failed(record.key, message, code="validation")
+            code, params = (replacement.failed(messages) if replacement
+                            else refusal(NOUN[kind], record_label(record), messages))
+            return failed(record.key, code, params, REFUSED)
         last = answers[-1]
         number = (text(last.get("InvoiceNumber"), "its InvoiceNumber")
                   or text(last.get("CreditNoteNumber"), "its CreditNoteNumber"))
@@ -339,9 +308,10 @@ class XeroWriter:
         versions = [xero_time(a.get("UpdatedDateUTC")) for a in answers]
         if isinstance(replacement, Completion):
             ids, versions = replacement.merge(ids, versions)
-        return WriteResult(key=record.key, ok=True, remote_id=",".join(ids),
-                           remote_version=max(v or "" for v in versions) or None,
-                           remote_number=number, note=replacement and replacement.note)
+        result = WriteResult(key=record.key, ok=True, remote_id=",".join(ids),
+                             remote_version=max(v or "" for v in versions) or None,
+                             remote_number=number)
+        return replacement.noted(result) if replacement else result
 
     # -- updates that Xero does not allow in place -----------------------------------------------
 
@@ -359,8 +329,9 @@ class XeroWriter:
             try:
                 remote = self._read_document(kind, record.remote_id)
             except Refused as refused:
-                results[index] = failed(record.key, "Xero cannot find the %s %s: %s" % (
-                    NOUN[kind], record_label(record), refused), code="not_found")
+                results[index] = failed(record.key, "document_not_found", {
+                    "provider": LABEL, "noun": NOUN[kind], "record": record_label(record),
+                    "text": str(refused)}, "not_found")
                 continue
             status = text(remote.get("Status"), "its Status")
             same = _same_lines(remote, elements[0])
@@ -374,14 +345,14 @@ class XeroWriter:
             elif status == "PAID" and same:
                 results[index] = WriteResult(
                     key=record.key, ok=True, remote_id=record.remote_id,
-                    remote_version=xero_time(remote.get("UpdatedDateUTC")),
-                    note="It is paid in Xero, which then allows no change; lines and amounts "
-                         "are unchanged, so nothing was sent.")
+                    remote_version=xero_time(remote.get("UpdatedDateUTC"))).noted(
+                        "paid_unchanged", provider=LABEL)
             else:
-                reason = ("it is paid in Xero: remove its payments there first" if status ==
-                          "PAID" else "it was %s in Xero" % (status or "removed").lower())
-                results[index] = failed(record.key, "The %s %s cannot be changed: %s." % (
-                    NOUN[kind], record_label(record), reason), code="status")
+                params = {"provider": LABEL, "noun": NOUN[kind], "record": record_label(record)}
+                if status != "PAID":
+                    params["status"] = (status or "removed").lower()
+                results[index] = failed(record.key, "paid_locked" if status == "PAID"
+                                        else "status_locked", params, "status")
         return ready
 
     def _void_and_recreate(self, kind, record, remote, index, creates, notes):
@@ -390,16 +361,15 @@ class XeroWriter:
         try:
             voided = self._void_document(kind, record.remote_id, remote, record.key)
         except Refused as refused:
-            return failed(record.key, "Xero refused to void the %s %s before recreating it: %s"
-                          % (NOUN[kind], record_label(record), refused), code="validation")
+            return failed(record.key, "void_before_recreate_refused", {
+                "provider": LABEL, "noun": NOUN[kind], "record": record_label(record),
+                "text": str(refused)}, REFUSED)
         if not voided.ok:
             return voided
         creates.append((index, [xp.build(record)]))
         number = text(remote.get(xp.DOCUMENT_TYPES[kind][2])) or record.remote_id
-        notes[index] = Replacement(
-            "Its lines or amounts changed, which Xero does not allow on an approved %s: %s was "
-            "voided and recreated." % (NOUN[kind], number),
-            "%s was voided in Xero to be recreated with its new lines" % number)
+        notes[index] = Replacement("voided_recreated", "recreate_refused", noun=NOUN[kind],
+                                   number=number)
         return None
 
     def _delete_old_payments(self, records, updates, creates, results, notes):
@@ -408,13 +378,11 @@ class XeroWriter:
             record = records[index]
             problem = self._delete_payments(record.remote_id.split(","))
             if problem:
-                results[index] = failed(record.key, "The payment could not be replaced: %s"
-                                        % problem, code="validation")
+                results[index] = failed(record.key, "payment_replace_failed", {"text": problem},
+                                        REFUSED)
                 continue
             creates.append((index, elements))
-            notes[index] = Replacement(
-                "Xero payments cannot be edited: the old ones were deleted and new ones created.",
-                "The old payments were deleted in Xero to be replaced")
+            notes[index] = Replacement("payments_replaced", "payments_replace_refused")
 
     def _delete_payments(self, payment_ids):
         """Delete payments (already deleted ones count); return a problem in words, or None."""
@@ -432,7 +400,7 @@ class XeroWriter:
 
     # -- void and deactivate ---------------------------------------------------------------------
 
-    def void(self, kind, remote_id, remote_version=None):
+    def void(self, kind, remote_id, _remote_version=None):
         if kind not in PAYMENT_KINDS + DOCUMENT_KINDS + ("journal_entry",):
             raise UsageError("Xero cannot void a %s" % kind)
         try:
@@ -440,8 +408,8 @@ class XeroWriter:
                 if kind in PAYMENT_KINDS:
                     problem = self._delete_payments(str(remote_id).split(","))
                     if problem:
-                        return failed(str(remote_id), "Xero refused to delete the payment: %s"
-                                      % problem, code="validation")
+                        return failed(str(remote_id), "payment_delete_refused", {
+                            "provider": LABEL, "text": problem}, REFUSED)
                     return WriteResult(key=str(remote_id), ok=True, remote_id=str(remote_id))
                 if kind == "journal_entry":
                     return self._void_journal(remote_id)
@@ -449,18 +417,17 @@ class XeroWriter:
                                            self._read_document(kind, remote_id),
                                            str(remote_id))
         except Refused as refused:
-            return failed(str(remote_id), "Xero refused to void the %s: %s"
-                          % (NOUN.get(kind, kind), refused), code="validation")
+            return failed(str(remote_id), "void_refused", {
+                "provider": LABEL, "noun": NOUN.get(kind, kind), "text": str(refused)}, REFUSED)
 
     def _void_document(self, kind, remote_id, remote, key):
         status = text(remote.get("Status"), "its Status")
         if status in GONE:
             return WriteResult(key=key, ok=True, remote_id=str(remote_id),
-                               remote_version=xero_time(remote.get("UpdatedDateUTC")),
-                               note="It was already %s in Xero." % status.lower())
+                               remote_version=xero_time(remote.get("UpdatedDateUTC"))).noted(
+                "already_void", provider=LABEL, status=status.lower())
         if status == "PAID":
-            return failed(key, "The %s is paid in Xero: delete its payments there first, then "
-                          "void it." % NOUN[kind], code="status")
+            return failed(key, "void_paid", {"provider": LABEL, "noun": NOUN[kind]}, "status")
         new_status = "VOIDED" if status == "AUTHORISED" else "DELETED"
         collection = xp.DOCUMENT_TYPES[kind][0]
         method = (self.api.update_invoice if collection == "Invoices"
@@ -477,8 +444,8 @@ class XeroWriter:
                               .get("ManualJournals"), "ManualJournals")
         status = text(remote.get("Status"), "its Status")
         if status in GONE:
-            return WriteResult(key=str(remote_id), ok=True, remote_id=str(remote_id),
-                               note="It was already %s in Xero." % status.lower())
+            return WriteResult(key=str(remote_id), ok=True, remote_id=str(remote_id)).noted(
+                "already_void", provider=LABEL, status=status.lower())
         new_status = "DELETED" if status == "DRAFT" else "VOIDED"
         answer = self.call(self.api.update_manual_journal, remote_id, {"ManualJournals": [
             xp.void_payload("journal_entry", remote_id, new_status,
@@ -506,10 +473,10 @@ class XeroWriter:
                                    remote_version=xero_time(element.get("UpdatedDateUTC")))
         except Refused as refused:
             if refused.status == 404:
-                return WriteResult(key=key, ok=True, remote_id=key,
-                                   note="It was already gone from Xero.")
-            return failed(key, "Xero refused to deactivate the %s: %s" % (NOUN[kind], refused),
-                          code="validation")
+                return WriteResult(key=key, ok=True, remote_id=key).noted("already_gone",
+                                                                          provider=LABEL)
+            return failed(key, "deactivate_refused", {
+                "provider": LABEL, "noun": NOUN[kind], "text": str(refused)}, REFUSED)
 
 
 def _keyed(record, note):
@@ -555,3 +522,9 @@ def _same_lines(remote, element):
 
 def _exact(value):
     return None if value is None else Decimal(str(value)).quantize(Decimal("0.0001"))
+
+
+def _refused_for(result, words):
+    """Whether ``result`` is Xero's refusal whose own words hold ``words``."""
+    return (not result.ok and getattr(result.error, "provider_code", None) == REFUSED
+            and words in (result.error.params.get("text") or ""))

@@ -1,6 +1,6 @@
-"""QuickBooks Online reads: the chart, the look-ups made before creating (see
-:mod:`.quickbooks_online_sync` and :mod:`.sync_rules` for the rules), and error messages in
-plain words.
+"""QuickBooks Online reads: the chart, the queries of the look-ups made before creating (the
+rules and decisions are :mod:`..matching`'s; see :mod:`.writer`), and QBO's faults as message
+codes and parameters (:mod:`..messages`).
 
 Queries use QBO's query language (``SELECT * FROM Customer WHERE DisplayName IN ('a', 'b')``),
 paged by ``STARTPOSITION``/``MAXRESULTS`` (1000 rows a page) and with at most 30 values per
@@ -43,23 +43,18 @@ code Preferences' TaxPrefs.TaxGroupCodeRef.
 import re
 from decimal import Decimal
 
-from .answers import WrongShape, distinct, flag, number, obj, objects, text
-from .documents import Chart, RemoteAccount, RemoteItem, RemoteTax
-from .quickbooks_online_payloads import (
-    ENTITY, LINKED_TXN_TYPE, display_name, item_name, journal_total, short_number, sku,
-)
-from .sync_rules import (
-    Candidate, cents, chunks, choose_document, choose_party, choose_product, choose_payment,
-    index,
+from ..answers import WrongShape, distinct, flag, number, obj, objects, text
+from ..documents import PAYMENT_KINDS, Chart, RemoteAccount, RemoteItem, RemoteTax
+from ..matching import Candidate, Decision, Lookups as BaseLookups, match_payments
+from ..messages import render
+from ..sync_rules import cents, chunks
+from .payloads import (
+    ENTITY, LABEL, LINKED_TXN_TYPE, NOUN, display_name, item_name, journal_total, short_number,
+    sku,
 )
 
 PAGE = 1000
 IN_SIZE = 30
-LABEL = "QuickBooks Online"
-NOUN = {"customer": "customer", "vendor": "vendor", "product": "product", "invoice": "invoice",
-        "credit_note": "credit note", "bill": "bill", "vendor_credit": "vendor credit",
-        "customer_payment": "customer payment", "vendor_payment": "bill payment",
-        "journal_entry": "journal entry"}
 REFERENCED = {"CustomerRef": "customer", "VendorRef": "vendor", "ItemRef": "product",
               "AccountRef": "account", "IncomeAccountRef": "income account",
               "ExpenseAccountRef": "expense account", "DepositToAccountRef": "bank account",
@@ -128,10 +123,8 @@ def qbo_id(value, what="an Id"):
 # QBO refuses a payment applying more to a document than its open balance with a 6000
 # Business Validation Error (whose detail's wording varies): the payment may be there already.
 OVERPAID = "6000"
-
-# A voided QBO document keeps its DocNumber: re-creating the record under the same number
-# (after Reset Record Sync State, say) must ask for ``include=allowduplicatedocnum``.
-REUSE_VOIDED_NUMBER = "reuse_voided_number"
+NUMBER_CLASH = "6140"      # Duplicate Document Number
+NAME_CLASH = "6240"        # Duplicate Name Exists (across customers, vendors and employees)
 
 
 def is_voided(row):
@@ -144,66 +137,62 @@ def quote(value):
     return "'%s'" % str(value).replace("\\", "\\\\").replace("'", "\\'")
 
 
-def duplicate_name(kind, name, holder="customer, vendor or employee"):
-    """6240: QBO keeps DisplayName unique across customers, vendors and employees."""
-    suffix = "Vendor" if kind == "vendor" else "Customer"
-    return ("%s already has a %s named “%s”, and it keeps names unique across customers, "
-            "vendors and employees. Give the Odoo partner a distinct name, e.g. “%s (%s)”, or "
-            "link it manually." % (LABEL, holder, name, name, suffix))
+def name_taken(kind, name, holder="customer, vendor or employee"):
+    """The parameters of ``name_taken`` (6240): QBO keeps DisplayName unique across
+    customers, vendors and employees."""
+    return {"provider": LABEL, "holder": holder, "name": name,
+            "suffix": "Vendor" if kind == "vendor" else "Customer"}
 
 
-def plain_message(kind, label, code, message, detail="", element=None):
-    """QBO's fault for one record, in plain words for the person who must fix it: what QBO
-    said once (its Message is mostly repeated at the start of its Detail: :func:`.answers
-    .distinct`), and for the common faults what to do."""
+def fault_message(kind, label, code, message, detail="", element=None):
+    """QBO's fault for one record as ``(message code, params)``, in plain words for the
+    person who must fix it: what QBO said once (its Message is mostly repeated at the start
+    of its Detail: :func:`..answers.distinct`), and for the common faults what to do."""
     noun = NOUN.get(kind, "record")
     said = ": ".join(distinct([message or "", detail or ""])) or "no reason given"
     if code == "610":
         thing = REFERENCED.get(element) or REFERENCED_BY_KIND.get(kind, noun)
+        params = {"provider": LABEL, "thing": thing, "text": said.rstrip(".")}
         if thing in MAPPED:
-            fix = ("Reactivate it in %s, or map the Odoo %s to an active one (Mappings "
-                   "screen, after refreshing the chart)." % (LABEL, MAPPED[thing]))
-        else:
-            fix = "Reactivate it in %s or sync it again." % LABEL
-        return ("%s cannot find the %s referenced (inactive or deleted): %s. %s"
-                % (LABEL, thing, said.rstrip("."), fix))
-    if code == "6240":
-        return duplicate_name(kind, label)
-    if code == "6140":
-        return ("%s already has a document numbered %s (%s); it is not created a second "
-                "time. Renumber the Odoo document or void the remote one." % (LABEL, label,
-                                                                               said))
+            return "reference_inactive_mapped", dict(params, odoo_thing=MAPPED[thing])
+        return "reference_inactive", params
+    if code == NAME_CLASH:
+        return "name_taken", name_taken(kind, label)
+    if code == NUMBER_CLASH:
+        return "number_taken", {"provider": LABEL, "number": label, "text": said}
     if code == "5010":
-        return ("Someone changed this %s in %s at the same time; sync again." % (noun, LABEL))
+        return "stale", {"provider": LABEL, "noun": noun}
     if code == "6210":
-        return ("The %s %s is dated in a period closed in %s: %s" % (noun, label, LABEL, said))
-    if code == "6000":  # a business rule: the detail says which
+        return "closed_period", {"provider": LABEL, "noun": noun, "record": label,
+                                 "text": said}
+    if code == OVERPAID:  # a business rule: the detail says which
         said = re.sub(r"^Business Validation Error:\s*", "", detail or message or said)
-    hint = _hint(kind, code, said, element)
-    return "%s refused the %s %s: %s%s" % (LABEL, noun, label, said,
-                                          " " + hint if hint else "")
+    params = {"provider": LABEL, "noun": noun, "record": label, "text": said.rstrip(".")}
+    if code == "2050" and element:
+        params["field"] = element
+    return _refusal(kind, code, said, element), params
 
 
-def _hint(kind, code, said, element):
-    """What to do about a common fault (the others speak for themselves)."""
+def plain_message(kind, label, code, message, detail="", element=None):
+    """:func:`fault_message` as its English sentence."""
+    return render(*fault_message(kind, label, code, message, detail, element))
+
+
+def _refusal(kind, code, said, element):
+    """The refusal's message code: what to do about a common fault (the others speak for
+    themselves)."""
     lowered = said.lower()
-    if code == "2040" and "colon" in lowered:
-        return ("QuickBooks Online keeps “:” to separate sub-customers and sub-items: "
-                "remove it from the Odoo record, then sync again.")
     if code == "2040":
-        return "Remove the character it names from the Odoo record, then sync again."
+        return "refused_colon" if "colon" in lowered else "refused_character"
     if code == "2050":
-        return ("Shorten the %s in Odoo, then sync again."
-                % (("“%s”" % element) if element else "field it names"))
+        return "refused_too_long_field" if element else "refused_too_long"
     if code == "2500":
-        return ("Check the account and tax mappings (Mappings screen) and that the records "
-                "it references were synced, then retry.")
-    if code == "6000" and ("accounts receivable" in lowered or "accounts payable" in lowered):
-        if kind == "journal_entry":
-            return "Set the partner on that journal line in Odoo, then retry."
-        return ("Map the Odoo account to an income or expense account of %s (Mappings "
-                "screen), then retry." % LABEL)
-    return ""
+        return "refused_reference"
+    if code == OVERPAID and ("accounts receivable" in lowered or "accounts payable" in lowered):
+        return "refused_journal_party" if kind == "journal_entry" else "refused_account_type"
+    if code == OVERPAID and kind in PAYMENT_KINDS:
+        return "refused_overpaid"
+    return "refused"
 
 
 def _account(row):
@@ -272,11 +261,13 @@ def _ref_value(row, *keys):
     return None
 
 
-class Lookups:
-    """The reads a :class:`~.quickbooks_online_sync.QboWriter` makes."""
+class Lookups(BaseLookups):
+    """The reads a :class:`~.writer.QboWriter` makes: the chart, and the queries of the
+    look-ups (:class:`..matching.Lookups` decides)."""
 
-    def __init__(self, writer):
-        self.writer = writer
+    label = LABEL
+    NOUN = NOUN
+    NUMBER_CLASH = NUMBER_CLASH
 
     def rows(self, entity, where=None):
         """Every row of a query, page by page."""
@@ -340,56 +331,52 @@ class Lookups:
             types[remote_id] = (named or matches)[0][0]
         return types
 
-    def parties(self, kind, records):
-        """``(candidate, message, code)`` per record: link, fail or create (None, None)."""
+    # -- the look-ups' queries (matching.Lookups decides) ----------------------------------------
+
+    def party_name(self, record):
+        """By the DisplayName as sent (the rule "Names the providers refuse")."""
+        return display_name(record.name)
+
+    def party_candidates(self, kind, records, names):
         entity = ENTITY[kind]
-        other = "Vendor" if kind == "customer" else "Customer"
-        # By the DisplayName as sent (the rule "Names the providers refuse").
-        sent = {id(r): display_name(r.name) for r in records}
-        names = list(sent.values())
-        rows = self.rows_in(entity, "DisplayName", names)
+        rows = self.rows_in(entity, "DisplayName", list(names.values()))
         rows += self.rows_in(entity, "PrimaryEmailAddr", [r.email for r in records if r.email])
-        candidates = [Candidate(id=qbo_id(row.get("Id")), name=text(row.get("DisplayName")),
-                                email=_email(row), version=text(row.get("SyncToken")))
-                      for row in _by_id(rows)]
-        by_name, by_email = index(candidates, "name"), index(candidates, "email")
-        others = index([Candidate(id=qbo_id(row.get("Id")), name=text(row.get("DisplayName")))
-                        for row in self.rows_in(other, "DisplayName", names)], "name")
-        decisions = []
-        for record in records:
-            name = sent[id(record)]
-            candidate, message = choose_party(LABEL, NOUN[kind], name, record.email,
-                                              by_name, by_email)
-            code = "name_clash" if message else None
-            if not candidate and not message and name.strip().casefold() in others:
-                message, code = duplicate_name(kind, name, other.lower()), "6240"
-            decisions.append((candidate, message, code))
-        return decisions
+        return [Candidate(id=qbo_id(row.get("Id")), name=text(row.get("DisplayName")),
+                          email=_email(row), version=text(row.get("SyncToken")))
+                for row in _by_id(rows)]
 
-    def items(self, kind, records):
+    def names_held_elsewhere(self, kind, names):
+        """QBO keeps DisplayName unique across customers and vendors (6240): the names a
+        vendor holds, for a customer (and the reverse)."""
+        other = "Vendor" if kind == "customer" else "Customer"
+        held = (text(row.get("DisplayName")) for row in self.rows_in(other, "DisplayName", names))
+        return {name.strip().casefold(): other.lower() for name in held if name}
+
+    def name_held_elsewhere(self, kind, name, holder):
+        return Decision(code="name_taken", params=name_taken(kind, name, holder),
+                        provider_code=NAME_CLASH)
+
+    def item_keys(self, record):
         """By Sku, then Name, both as sent (the rule "Names the providers refuse")."""
-        codes = {id(r): sku(r.code) for r in records}
-        names = {id(r): item_name(r.name) for r in records}
-        rows = self.rows_in("Item", "Sku", [c for c in codes.values() if c])
-        rows += self.rows_in("Item", "Name", list(names.values()))
-        candidates = [Candidate(id=qbo_id(row.get("Id")), name=text(row.get("Name")),
-                                code=text(row.get("Sku")), version=text(row.get("SyncToken")))
-                      for row in _by_id(rows)]
-        by_code, by_name = index(candidates, "code"), index(candidates, "name")
-        decisions = []
-        for record in records:
-            candidate, message = choose_product(LABEL, names[id(record)], codes[id(record)],
-                                                by_code, by_name)
-            decisions.append((candidate, message, "name_clash" if message else None))
-        return decisions
+        code = sku(record.code)
+        return code, item_name(record.name), code
 
-    def documents(self, kind, records):
-        entity = ENTITY[kind]
+    def item_candidates(self, codes, names):
+        rows = self.rows_in("Item", "Sku", codes) + self.rows_in("Item", "Name", names)
+        return [Candidate(id=qbo_id(row.get("Id")), name=text(row.get("Name")),
+                          code=text(row.get("Sku")), version=text(row.get("SyncToken")))
+                for row in _by_id(rows)]
+
+    def document_total(self, kind, record):
+        return journal_total(record) if kind == "journal_entry" else record.amount_total
+
+    def document_candidates(self, kind, records):
+        """By DocNumber (``IN``); a voided document keeps its number but is no document."""
         existing, voided = {}, set()
-        for row in self.rows_in(entity, "DocNumber", [r.number for r in records]):
+        for row in self.rows_in(ENTITY[kind], "DocNumber", [r.number for r in records]):
             doc_number = text(row.get("DocNumber"), "a DocNumber")
             if is_voided(row):
-                voided.add(doc_number)  # keeps its number, but is no document
+                voided.add(doc_number)
                 continue
             total = number(row.get("TotalAmt"), "a TotalAmt")
             if total is None and kind == "journal_entry":
@@ -401,22 +388,12 @@ class Lookups:
                 id=qbo_id(row.get("Id")), number=doc_number, total=total,
                 party=_ref_value(row, "CustomerRef", "VendorRef"),
                 version=text(row.get("SyncToken"))))
-        decisions = []
-        for record in records:
-            party = str(record.party.id) if getattr(record, "party", None) else None
-            total = journal_total(record) if kind == "journal_entry" else record.amount_total
-            candidate, message = choose_document(LABEL, NOUN[kind], record.number, party, total,
-                                                 existing.get(record.number, []),
-                                                 unique_number=True)
-            code = "6140" if message else (
-                REUSE_VOIDED_NUMBER if not candidate and record.number in voided else None)
-            decisions.append((candidate, message, code))
-        return decisions
+        return existing, voided
 
     def payments(self, kind, records, taken=()):
-        """``(candidate, None, None)`` per record: the remote payment that is it (the rule in
-        :mod:`.sync_rules`), or no candidate to create it. ``taken``: remote ids that
-        records of this call already hold."""
+        """A Decision per record: the remote payment that is it (the payment rule of
+        :mod:`..matching`), or none to create it. Queried by party and date, one query per
+        30 parties; ``taken``: remote ids that records of this call already hold."""
         entity = ENTITY[kind]
         party_field = "CustomerRef" if kind == "customer_payment" else "VendorRef"
         days = sorted({r.date.isoformat() for r in records})
@@ -428,17 +405,10 @@ class Lookups:
                    "%s IN (%s)" % (party_field, ", ".join(map(quote, part))))
             rows += self.rows(entity, "%s AND %s" % (who, when))
         candidates = [_payment(row, kind) for row in _by_id(rows) if not is_voided(row)]
-        taken, decisions = set(taken), []
-        for record in records:
-            candidate = choose_payment(
-                short_number(record.number), str(record.party.id), record.date.isoformat(),
-                record.amount, [("%s:%s" % (LINKED_TXN_TYPE.get(a.document_kind),
-                                            a.document.id), a.amount)
-                                for a in record.allocations], candidates, taken)
-            if candidate:
-                taken.add(candidate.id)
-            decisions.append((candidate, None, None))
-        return decisions
+        wanted = [[(short_number(r.number), str(r.party.id), r.date.isoformat(), r.amount,
+                    [("%s:%s" % (LINKED_TXN_TYPE.get(a.document_kind), a.document.id),
+                      a.amount) for a in r.allocations])] for r in records]
+        return [Decision(found[0]) for found in match_payments(wanted, candidates, taken)]
 
 
 def _payment(row, kind):
