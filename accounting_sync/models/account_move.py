@@ -66,6 +66,11 @@ class AccountMove(models.Model):
             self.invoice_line_ids.product_id | connection.default_product_id) + list(
             self.line_ids.partner_id.commercial_partner_id)
 
+    def _accounting_sync_prefetch(self):
+        lines = self.line_ids
+        lines.mapped("tax_ids")
+        lines.mapped("account_id")
+
     def _accounting_sync_build(self, context, binding):
         self.ensure_one()
         if binding.remote_type == "journal_entry":

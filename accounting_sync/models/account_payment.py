@@ -48,6 +48,12 @@ class AccountPayment(models.Model):
         return list(self.partner_id.commercial_partner_id) + list(
             self.reconciled_invoice_ids | self.reconciled_bill_ids)
 
+    def _accounting_sync_prefetch(self):
+        lines = self.move_id.line_ids
+        lines.mapped("account_id")
+        partials = lines.mapped("matched_debit_ids") | lines.mapped("matched_credit_ids")
+        (partials.mapped("debit_move_id") | partials.mapped("credit_move_id")).mapped("move_id")
+
     def _accounting_sync_build(self, context, binding):
         self.ensure_one()
         party = context.dependency_ref(self.partner_id.commercial_partner_id)

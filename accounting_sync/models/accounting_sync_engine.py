@@ -187,6 +187,7 @@ class AccountingSyncEngine(models.AbstractModel):
         records = self.env[model].browse(chunk.mapped("res_id")).exists()
         by_id = {r.id: r for r in records}
         context.preload(records._accounting_sync_references(connection))
+        records._accounting_sync_prefetch()
         in_flight = self.env["accounting.sync.request"]._in_flight(
             connection, model, chunk.mapped("res_id"))
         for binding in chunk:

@@ -55,6 +55,10 @@ class AccountingSyncMixin(models.AbstractModel):
         """The records whose sync states a batch of these reads (read in one query each)."""
         return []
 
+    def _accounting_sync_prefetch(self):
+        """Read, for the whole batch at once, what building each of these records reads
+        (lines, taxes, reconciliations), instead of a few queries per record."""
+
     # ------------------------------------------------------------------------------------
     # The change queue
     # ------------------------------------------------------------------------------------
