@@ -11,6 +11,7 @@ Each measurement runs in a process of its own (``--phase``) so that its peak mem
 (ru_maxrss) is its own; the data set is generated beforehand in another (``--prepare``).
 """
 import argparse
+import dataclasses
 import json
 import os
 import resource
@@ -25,7 +26,7 @@ import requests
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FIRST_DAY = date(2018, 1, 1)
-BATCH = 100  # invoices generated (and paid) together; use run sizes that are multiples
+BATCH = 50  # invoices generated (and paid) together; use run sizes that are multiples
 # The best any client could do under the published limits and batch sizes, in records per
 # provider minute: QBO 40 batch requests/min x 30 operations (its 500 requests/min allow
 # more); Xero 60 requests/min x 50 elements (5,000 requests/day do not bind below 250,000).
@@ -77,7 +78,9 @@ def generate(env, cr, total):
     tax), total/20 customers, each invoice paid by a payment of its own. A run on n invoices
     takes the last n (its sync start date is the n-th last day). Reused."""
     Move = env["account.move"]
-    moves = Move.search([("ref", "=", "bench"), ("state", "=", "posted")], order="date, id")
+    # The queue benchmark edits references ("bench edit ..."): those invoices still count.
+    moves = Move.search([("ref", "=like", "bench%"), ("move_type", "=", "out_invoice"),
+                         ("state", "=", "posted")], order="date, id")
     if len(moves) >= total:
         return
     product = env["product.product"].search([("default_code", "=", "BENCH")], limit=1) or \
@@ -110,13 +113,15 @@ def generate(env, cr, total):
         print("  %s invoices and payments" % min(start + BATCH, total), flush=True)
 
 
-def connect(env, provider, sandbox_url, start):
+def connect(env, provider, sandbox_url, start, remote_company=None, replace=True):
+    """A connected connection of the benchmark's company to ``remote_company`` (default:
+    the provider's first sandbox company), its income and bank accounts and sale tax
+    mapped; ``replace``: the provider's other connections are removed first."""
     from odoo.addons.accounting_sync.providers import get_adapter  # noqa: PLC0415
-    remote = REMOTE[provider]
-    ICP = env["ir.config_parameter"]
-    ICP.set_param("accounting_sync.%s_client_id" % remote["code"], "bench-client")
-    ICP.set_param("accounting_sync.%s_client_secret" % remote["code"], "bench-secret")
-    ICP.set_param("accounting_sync.local_url", sandbox_url)  # the only sandbox it may call
+    remote = dict(REMOTE[provider], company=remote_company or REMOTE[provider]["company"])
+    env["accounting.sync.app.setting"]._set(provider, client_id="bench-client",
+                                            client_secret="bench-secret")
+    env["ir.config_parameter"].set_param("accounting_sync.local_url", sandbox_url)  # the only sandbox it may call
     adapter = get_adapter(provider, client_id="bench-client", client_secret="bench-secret",
                           environment="local", base_url=sandbox_url)
     requests.post(sandbox_url + "/_sandbox/configure", json={"auto_approve": {
@@ -126,9 +131,10 @@ def connect(env, provider, sandbox_url, start):
     tokens = adapter.exchange_code(parse_qs(urlsplit(location).query)["code"][0],
                                    "http://127.0.0.1/cb", code_verifier=verifier)
     Connection = env["accounting.sync.connection"].with_context(active_test=False)
-    Connection.search([("provider", "=", provider)]).unlink()
+    if replace:
+        Connection.search([("provider", "=", provider)]).unlink()
     connection = Connection.create({
-        "name": "Bench %s" % provider, "provider": provider, "environment": "local",
+        "name": "Bench %s %s" % (provider, remote["company"][:8]), "provider": provider, "environment": "local",
         "local_url": sandbox_url, "sync_start_date": start})
     connection.write({"state": "connected", "remote_company_id": remote["company"],
                       "remote_company_name": "Bench", **connection._token_values(tokens)})
@@ -154,7 +160,7 @@ def measure(args):
     """One measurement, in this process: connect, sync, report."""
     env, cr = odoo_env(args.db)
     import odoo.sql_db  # noqa: PLC0415 - once Odoo is set up
-    from odoo.addons.accounting_sync.models import accounting_sync_engine  # noqa: PLC0415
+    from odoo.addons.accounting_sync.providers import ADAPTERS  # noqa: PLC0415
     requests.post(args.sandbox + "/_sandbox/reset", timeout=10)
     requests.post(args.sandbox + "/_sandbox/configure", json={
         "rate_limits": True, "time_scale": args.time_scale}, timeout=10)
@@ -164,7 +170,10 @@ def measure(args):
     connection = connect(env, args.provider, args.sandbox, day(args.total - args.n))
     cr.commit()
     if args.one_per_document:
-        accounting_sync_engine.DEFAULT_BATCH[args.provider] = 1
+        # As peer connectors do: one record per request.
+        adapter_class = ADAPTERS[args.provider]
+        adapter_class.CAPABILITIES = dataclasses.replace(adapter_class.CAPABILITIES,
+                                                         batch_size=1)
     calls_before = api_calls(args.sandbox, REMOTE[args.provider]["code"])
     queries, cpu, wall = odoo.sql_db.sql_counter, time.process_time(), time.time()
     sleeping, runs = 0.0, 0
@@ -173,7 +182,7 @@ def measure(args):
         # share, and after a throttled run, wait until the time it was rescheduled for.
         run = connection._sync(trigger="button", commit=True)
         runs += 1
-        if run.state == "running" and run.remaining:
+        if run.state == "paused":
             continue
         if run.state != "interrupted":
             break
@@ -276,7 +285,7 @@ def report(results, args):
              mark(batched["documents_per_call"] >= CALLS_TARGET[provider],
                   "≥ %s" % CALLS_TARGET[provider])),
             ("SQL queries per record", batched["sql_per_document"],
-             baseline["sql_per_document"], mark(batched["sql_per_document"] <= 5, "≤ 5")),
+             baseline["sql_per_document"], mark(batched["sql_per_document"] <= 3.5, "≤ 3.5")),
             ("Odoo CPU ms per record", batched["cpu_ms_per_document"],
              baseline["cpu_ms_per_document"], mark(batched["cpu_ms_per_document"] <= 10, "≤ 10")),
             ("failed records", batched["failed"], baseline["failed"], ""),
