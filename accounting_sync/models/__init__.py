@@ -4,6 +4,7 @@ from . import accounting_sync_oauth_mixin
 from . import accounting_sync_connection
 from . import accounting_sync_binding
 from . import accounting_sync_request
+from . import accounting_sync_change
 from . import accounting_sync_request_member
 from . import accounting_sync_run
 from . import accounting_sync_remote_record

@@ -12,3 +12,4 @@ from . import test_first_sync
 from . import test_tours
 from . import test_migration
 from . import test_messages
+from . import test_webhooks
