@@ -1,6 +1,8 @@
 import json
 import logging
 
+from psycopg2.extras import execute_values
+
 from odoo import api, fields, models
 
 _logger = logging.getLogger(__name__)
@@ -52,22 +54,24 @@ class AccountingSyncChange(models.Model):
         connections = self.env["accounting.sync.connection"].sudo().with_context(
             active_test=False).search([("provider", "=", provider),
                                        ("remote_company_id", "in", list(by_company))])
-        recorded = 0
-        for connection in connections:
-            for change in by_company[connection.remote_company_id]:
-                self.env.cr.execute("""
-                    INSERT INTO accounting_sync_change
-                                (connection_id, company_id, event_id, remote_type, remote_id,
-                                 operation, occurred_at, state, data, create_uid, create_date,
-                                 write_uid, write_date)
-                         VALUES (%s, %s, %s, %s, %s, %s, %s, 'new', %s, %s,
-                                 now() at time zone 'UTC', %s, now() at time zone 'UTC')
-                    ON CONFLICT (connection_id, event_id) DO NOTHING
-                """, (connection.id, connection.company_id.id, change.event_id,
-                      change.remote_type, change.remote_id, change.operation,
-                      change.occurred_at, json.dumps(change.data, default=str),
-                      self.env.uid, self.env.uid))
-                recorded += self.env.cr.rowcount
+        rows = [(connection.id, connection.company_id.id, change.event_id,
+                 change.remote_type, change.remote_id, change.operation, change.occurred_at,
+                 json.dumps(change.data, default=str), self.env.uid, self.env.uid)
+                for connection in connections
+                for change in by_company[connection.remote_company_id]]
+        # One statement for the whole delivery, however many events it holds.
+        inserted = execute_values(self.env.cr._obj, """
+            INSERT INTO accounting_sync_change
+                        (connection_id, company_id, event_id, remote_type, remote_id,
+                         operation, occurred_at, data, create_uid, write_uid, state,
+                         create_date, write_date)
+                 SELECT v.*, 'new', now() at time zone 'UTC', now() at time zone 'UTC'
+                   FROM (VALUES %s) AS v
+            ON CONFLICT (connection_id, event_id) DO NOTHING
+              RETURNING id
+        """, rows, template="(%s, %s, %s, %s, %s, %s, %s::timestamp, %s, %s, %s)",
+            fetch=True) if rows else []
+        recorded = len(inserted)
         unknown = set(by_company) - set(connections.mapped("remote_company_id"))
         if unknown:
             _logger.info("Accounting sync: %s webhook events of %s remote companies no "
