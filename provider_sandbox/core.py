@@ -39,12 +39,32 @@ DEFAULT_CONFIG = {
     "auto_approve": None,
     "rate_limits": False,  # enforce the providers' published rate limits (limits.py)
     "time_scale": 1.0,     # a limit's "minute" lasts 60 / time_scale real seconds
+    "clock_offset": 0,     # seconds added to the real time: the sandbox clock (now())
+    "cdc_max_objects": 1000,  # QBO Change Data Capture: objects per answer, all entities
+    # webhooks (webhooks.py): where and how the providers' events are delivered
+    "webhook_url_qbo": None,
+    "webhook_url_xero": None,
+    "webhook_key_qbo": None,   # QBO's verifier token
+    "webhook_key_xero": None,  # Xero's webhook key
+    "qbo_webhook_format": "cloudevents",  # or "legacy" (eventNotifications)
+    "webhook_delivery": "manual",  # or "auto": a background thread delivers and retries
+    "webhook_faults": [],      # of WEBHOOK_FAULTS
+    "webhook_timeout": None,   # seconds; None = the provider's (QBO 3, Xero 5)
 }
+WEBHOOK_FAULTS = ("bad_signature", "duplicate", "out_of_order", "multi_realm")
+WEBHOOK_HOSTS = ("127.0.0.1", "localhost")
+_CLOCK = {"offset": 0.0}  # the clock_offset in force (one clock per process)
 
 
 def now():
-    """The sandbox clock, in seconds since the epoch: every expiry is computed from it."""
-    return time.time()
+    """The sandbox clock, in seconds since the epoch: every expiry and every stamp the
+    sandbox writes is computed from it. ``clock_offset`` moves it away from the real time
+    (one clock per process: the last sandbox configured sets it)."""
+    return time.time() + _CLOCK["offset"]
+
+
+def set_clock_offset(seconds):
+    _CLOCK["offset"] = float(seconds)
 
 
 def validate_config(changes):
@@ -63,6 +83,16 @@ def validate_config(changes):
             if not _is_number(value) or not 0 < value < float("inf"):
                 raise ValueError("time_scale must be a number > 0")
             clean[key] = float(value)
+        elif key == "clock_offset":
+            if not _is_number(value) or not abs(value) < 100 * 365 * 86400:
+                raise ValueError("clock_offset must be a number of seconds (may be negative)")
+            clean[key] = value
+        elif key == "cdc_max_objects":
+            if not _is_number(value, integer=True) or value < 1:
+                raise ValueError("cdc_max_objects must be a whole number >= 1")
+            clean[key] = value
+        elif key.startswith("webhook_") or key == "qbo_webhook_format":
+            clean[key] = _webhook_setting(key, value)
         elif not _is_number(value) or value < 0:
             raise ValueError("%s must be a number of seconds >= 0" % key)
         else:
@@ -72,6 +102,51 @@ def validate_config(changes):
 
 def _is_number(value, integer=False):
     return isinstance(value, int if integer else (int, float)) and not isinstance(value, bool)
+
+
+def _webhook_setting(key, value):
+    """One webhook setting checked (see DEFAULT_CONFIG)."""
+    if key in ("webhook_url_qbo", "webhook_url_xero"):
+        if value is None:
+            return None
+        parts = urlsplit(value) if isinstance(value, str) else None
+        if not parts or parts.scheme not in ("http", "https") or (
+                parts.hostname or "").lower() not in WEBHOOK_HOSTS:
+            raise ValueError("%s must be None or an http(s) URL on %s"
+                             % (key, " or ".join(WEBHOOK_HOSTS)))
+        return value
+    if key in ("webhook_key_qbo", "webhook_key_xero"):
+        if value is not None and (not isinstance(value, str) or not value):
+            raise ValueError("%s must be None or a non-empty string" % key)
+        return value
+    if key == "qbo_webhook_format":
+        if value not in ("legacy", "cloudevents"):
+            raise ValueError('qbo_webhook_format must be "legacy" or "cloudevents"')
+        return value
+    if key == "webhook_delivery":
+        if value not in ("manual", "auto"):
+            raise ValueError('webhook_delivery must be "manual" or "auto"')
+        return value
+    if key == "webhook_faults":
+        return webhook_faults(value)
+    if value is not None and (not _is_number(value) or not 0 < value <= 60):  # timeout
+        raise ValueError("webhook_timeout must be None or a number of seconds in (0, 60]")
+    return value
+
+
+def webhook_faults(value):
+    """A list of webhook fault names (None = none); ValueError on an unknown one."""
+    if value is None:
+        return []
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+        raise ValueError("webhook_faults must be a list of %s" % ", ".join(WEBHOOK_FAULTS))
+    unknown = [v for v in value if v not in WEBHOOK_FAULTS]
+    if unknown:
+        raise ValueError("unknown webhook fault %s (known: %s)"
+                         % (", ".join(unknown), ", ".join(WEBHOOK_FAULTS)))
+    return list(dict.fromkeys(value))
 
 
 def _auto_approve(value):
@@ -222,13 +297,16 @@ def redirect(location):
 class Route:
     """``pattern`` is a regular expression matched (case-insensitively) against the whole
     path; its named groups land in ``request.args``. ``kind`` picks the error shape
-    ("api", "oauth" or "page") for bad input and injected faults."""
+    ("api", "oauth" or "page") for bad input and injected faults. ``locked=False`` (control
+    routes only) runs the handler without holding the lock: for controls that wait on
+    something else (webhook deliveries, whose receiver may call the sandbox back)."""
 
-    def __init__(self, method, pattern, handler, kind="api"):
+    def __init__(self, method, pattern, handler, kind="api", locked=True):
         self.method = method
         self.regex = re.compile(pattern, re.IGNORECASE)
         self.handler = handler
         self.kind = kind
+        self.locked = locked
 
 
 class Provider:
@@ -388,8 +466,13 @@ class App:
     """The state and the request dispatcher, without the server (see ``sandbox.Sandbox``)."""
 
     def __init__(self, provider_classes, verbose=False):
+        from .changes import ChangeLog  # they import this module
+        from .webhooks import Webhooks
         self.lock = threading.RLock()
         self.verbose = verbose
+        self.changes = ChangeLog()
+        self.webhooks = Webhooks(self)
+        self.changes.listeners.append(self.webhooks.on_change)
         self.providers = {cls.name: cls(self) for cls in provider_classes}
         self.routes = [(p, route) for p in self.providers.values() for route in p.routes()]
         self.reset()
@@ -401,8 +484,12 @@ class App:
     # -- state ------------------------------------------------------------------------------
 
     def reset(self):
+        self.webhooks.halt()  # the auto-delivery thread ends first (it takes the lock)
         with self.lock:
-            self.config = dict(DEFAULT_CONFIG)
+            self.config = dict(DEFAULT_CONFIG, webhook_faults=[])
+            set_clock_offset(0)
+            self.changes.clear()
+            self.webhooks.reset()
             self.faults = []
             self.fault_ids = itertools.count(1)
             self.rng = random.Random(FAULT_SEED)
@@ -414,7 +501,10 @@ class App:
         clean = validate_config(changes)
         with self.lock:
             self.config.update(clean)
-            return dict(self.config)
+            if "clock_offset" in clean:
+                set_clock_offset(clean["clock_offset"])
+            self.webhooks.configured()
+            return dict(self.config, webhook_faults=list(self.config["webhook_faults"]))
 
     def add_fault(self, status=500, provider=None, path_contains="", method=None, times=1,
                   rate=None, retry_after=None, delay=0.0, body=None, drip=0.0, drip_bytes=1,
@@ -484,6 +574,8 @@ class App:
         """The answer to one request, faults applied. A fault's ``delay`` comes first — after
         the work with ``lose_answer`` — and its status, or ``close``, stands in for the
         answer: instead of the work, or with ``lose_answer`` once the work is done."""
+        if provider is None and route is not None and not route.locked:
+            return self._run(provider, route, others, kind, request)  # it locks itself
         fault = None
         if provider:
             with self.lock:

@@ -196,10 +196,11 @@ def system_fields(record, record_id):
 class Books:
     """One realm's records, by entity and Id; Ids are increasing numbers per realm."""
 
-    def __init__(self):
+    def __init__(self, realm):
+        self.realm = realm
         self.last_id = 0
         self.records = {entity: {} for entity in ENTITIES}
-        self.deleted = set()  # (entity, Id)
+        self.deleted = {}  # (entity, Id) -> when it was deleted (for Change Data Capture)
         self.replies = OrderedDict()  # requestid -> Response
         seed_meta = {"CreateTime": SEED_TIME, "LastUpdatedTime": SEED_TIME}
         for name, number, kind, subtype, classification in ACCOUNTS:
@@ -446,11 +447,12 @@ class QBOAccounting:
         self.books = {}
 
     def reset(self):
-        self.books = {realm: Books() for realm in COMPANIES}
+        self.books = {realm: Books(realm) for realm in COMPANIES}
 
     def routes(self):
         company = r"/qbo/v3/company/(?P<realm>[^/]+)"
         return [
+            Route("GET", company + r"/cdc", self.cdc),
             Route("POST", company + r"/batch", self.batch),
             Route("GET", company + r"/query", self.query),
             Route("POST", company + r"/query", self.query),
@@ -495,7 +497,19 @@ class QBOAccounting:
             record.setdefault("FullyQualifiedName", record["Name"])
         bump(record, created=True)
         books.records[entity][record_id] = record
+        self.changed(books, entity, record_id, "create")
         return record
+
+    def changed(self, books, entity, record_id, operation, data=None):
+        """Log a change of the books (change log -> webhooks)."""
+        self.provider.app.changes.record("qbo", books.realm, entity, record_id, operation,
+                                         data)
+
+    def cdc(self, request):
+        """GET /cdc?entities=&changedSince= (Change Data Capture, qbo_cdc.py)."""
+        from .qbo_cdc import change_data_capture
+        return self.replayable(request, MAX_REQUESTID, lambda books: self.ok(
+            change_data_capture(self, books, request.query)))
 
     # -- HTTP handlers ---------------------------------------------------------------------
 
@@ -728,10 +742,11 @@ class QBOAccounting:
         record = dict(record, **system_fields({}, record_id))
         bump(record, created=True)
         books.records[entity][record_id] = record
+        self.changed(books, entity, record_id, "create")
         self.after_change(books, entity, None, record)
         return copy.deepcopy(record)
 
-    def update(self, books, entity, body, include):
+    def update(self, books, entity, body, include, operation="update"):
         old = self.existing(books, entity, body)
         fields = self.writable(entity, body)
         if body.get("sparse") is True:
@@ -744,6 +759,7 @@ class QBOAccounting:
         record = dict(record, **system_fields(old, old["Id"]))
         bump(record)
         books.records[entity][old["Id"]] = record
+        self.changed(books, entity, old["Id"], operation)
         self.after_change(books, entity, old, record)
         return copy.deepcopy(record)
 
@@ -754,7 +770,8 @@ class QBOAccounting:
         old = self.existing(books, entity, body)
         self.check_unlinked(books, entity, old, "delete")
         del books.records[entity][old["Id"]]
-        books.deleted.add((entity, old["Id"]))
+        books.deleted[(entity, old["Id"])] = now()
+        self.changed(books, entity, old["Id"], "delete")
         self.after_change(books, entity, old, None)
         return {"Id": old["Id"], "status": "Deleted", "domain": "QBO"}
 
@@ -775,9 +792,11 @@ class QBOAccounting:
             tax["TotalTax"] = 0.0
             for line in tax.get("TaxLine", []):
                 line["Amount"] = 0.0
-        record["PrivateNote"] = "Voided"
+        note = record.get("PrivateNote")  # QBO prepends "Voided" to the memo
+        record["PrivateNote"] = ("Voided - %s" % note if note else "Voided")[:MAX_PRIVATE_NOTE]
         bump(record)
         books.records[entity][old["Id"]] = record
+        self.changed(books, entity, old["Id"], "void")
         self.after_change(books, entity, old, record)
         return copy.deepcopy(record)
 
@@ -827,6 +846,7 @@ class QBOAccounting:
             self.set_balance(books, doc_type, doc)
             if (doc.get("Balance"), doc.get("LinkedTxn")) != before:
                 bump(doc)
+                self.changed(books, doc_type, doc_id, "update")
 
     def set_balance(self, books, entity, doc):
         applied = self.applied(books, entity, doc["Id"])

@@ -1,7 +1,7 @@
 """``Sandbox``: the public API (Python and HTTP under /_sandbox/) around the server."""
 import threading
 
-from . import pages
+from . import pages, remote
 from .core import App, BadRequest, Route, Server, html_response, json_response
 from .oauth import LOGINS
 from .qbo import QBO
@@ -20,6 +20,16 @@ CONTROLS = [
     ("GET", "/_sandbox/records", "provider, resource, company: the stored accounting records"),
     ("POST", "/_sandbox/seed", "JSON {\"provider\", \"resource\", \"record\", \"company\"}: "
                                "store a record as if made remotely; answers it"),
+    ("POST", "/_sandbox/act", "JSON {\"provider\", \"action\", \"resource\", \"company\", "
+                              "\"record\", \"id\", \"changes\"}: a remote user creates, "
+                              "updates, voids, deletes or merges a record; answers it"),
+    ("GET", "/_sandbox/changes", "provider, company, entity, since, source: the change log"),
+    ("GET", "/_sandbox/webhooks", "provider: pending webhook events and past deliveries"),
+    ("POST", "/_sandbox/webhooks/deliver", "JSON {\"provider\", \"faults\"} (optional): "
+                                           "deliver the pending events now; answers the "
+                                           "report"),
+    ("POST", "/_sandbox/webhooks/intent_to_receive", "JSON {\"url\", \"key\"} (optional): "
+                                                     "Xero's intent-to-receive validation"),
     ("GET", "/_sandbox/api_calls", "provider, company: {\"count\"} of API calls received"),
     ("GET", "/_sandbox/view/<provider>/<resource>/<id>", "company (optional): one stored "
                                                          "record as a page (Open Remote)"),
@@ -37,7 +47,7 @@ class Sandbox(App):
         super().__init__([QBO, Xero], verbose=verbose)
         self.add_routes([
             Route("GET", r"/", self._index),
-            Route("POST", r"/_sandbox/reset", self._control(self.reset)),
+            Route("POST", r"/_sandbox/reset", self._control(self.reset), locked=False),
             Route("POST", r"/_sandbox/configure", self._control(self.configure, kwargs=True)),
             Route("GET", r"/_sandbox/faults", lambda request: json_response(
                 200, self.fault_list())),
@@ -50,6 +60,14 @@ class Sandbox(App):
             Route("POST", r"/_sandbox/revoke_all", self._control(self.revoke_all, kwargs=True)),
             Route("GET", r"/_sandbox/records", self._query_control(self.records)),
             Route("POST", r"/_sandbox/seed", self._control(self.seed, kwargs=True)),
+            Route("POST", r"/_sandbox/act", self._control(self.act, kwargs=True)),
+            Route("GET", r"/_sandbox/changes", self._query_control(self.change_log)),
+            Route("GET", r"/_sandbox/webhooks", self._query_control(self.webhook_log)),
+            # delivering waits on the receiver, which may call the sandbox back: no lock
+            Route("POST", r"/_sandbox/webhooks/deliver", self._control(
+                self.deliver_webhooks, kwargs=True), locked=False),
+            Route("POST", r"/_sandbox/webhooks/intent_to_receive", self._control(
+                self.intent_to_receive, kwargs=True), locked=False),
             Route("GET", r"/_sandbox/api_calls", self._query_control(
                 lambda **kw: {"count": self.api_calls(**kw)})),
             Route("GET", r"/_sandbox/view/(?P<provider>[a-z]+)/(?P<resource>[A-Za-z]+)/"
@@ -72,6 +90,7 @@ class Sandbox(App):
         return self
 
     def stop(self):
+        self.webhooks.halt()
         if self._thread is not None:
             self._server.shutdown()
             self._thread.join()
@@ -94,8 +113,49 @@ class Sandbox(App):
     def seed(self, provider, resource, record, company=None):
         """Store ``record`` as if someone had created it in the remote company (validated
         like an API create); answers it with its ids, versions and computed fields."""
-        with self.lock:
+        with self.lock, self.changes.remote():
             return self._accounting(provider).seed(resource, record, company)
+
+    def act(self, provider, action, resource, company=None, record=None, id=None,
+            changes=None):
+        """What a remote user does in the provider's app: ``create`` ``record`` (like
+        ``seed``), ``update`` record ``id`` with ``changes`` (merged in, sparse), ``void``
+        or ``delete`` it, or (QBO name lists) ``merge`` it into ``changes["into"]``; through
+        the API's own write paths, logged as a remote change. Answers the record after the
+        action (ValueError with the provider's message when it cannot be done)."""
+        remote.check_arguments(action, record, id, changes)
+        act = {"qbo": remote.qbo_act, "xero": remote.xero_act}.get(provider)
+        if act is None:
+            raise ValueError("provider must be one of %s" % ", ".join(self.providers))
+        with self.lock, self.changes.remote():
+            return act(self._accounting(provider), action, resource, company, record, id,
+                       changes)
+
+    def change_log(self, provider=None, company=None, entity=None, since=None, source=None):
+        """The changes made to the books (API writes and remote users' alike), oldest
+        first: ``{"seq", "provider", "company", "entity", "id", "operation", "time",
+        "source", "data"}``; ``since`` epoch seconds or ISO 8601."""
+        self.provider_names(provider)
+        with self.lock:
+            return self.changes.entries(provider, company, entity, since, source)
+
+    # -- webhooks -----------------------------------------------------------------------------
+
+    def deliver_webhooks(self, provider=None, faults=None):
+        """Deliver the pending webhook events now (synchronously): the report
+        ``{"deliveries", "statuses", "delivered", "pending"}``. ``faults``: webhook faults
+        for this round, added to the ``webhook_faults`` setting."""
+        return self.webhooks.deliver(provider, faults)
+
+    def webhook_log(self, provider=None):
+        """``{"pending": [events], "deliveries": [deliveries], "dropped": n}``."""
+        with self.lock:
+            return self.webhooks.log(provider)
+
+    def intent_to_receive(self, url=None, key=None):
+        """Xero's intent-to-receive validation against ``url`` (default
+        ``webhook_url_xero``) signed with ``key`` (default ``webhook_key_xero``)."""
+        return self.webhooks.intent_to_receive(url, key)
 
     def api_calls(self, provider=None, company=None):
         """How many accounting API calls (not OAuth or identity calls) the sandbox received,

@@ -410,6 +410,7 @@ class XeroAccounting:
     def __init__(self, provider):
         self.provider = provider
         self.orgs = {}
+        self.remote_edit = False  # Sandbox.act: a user's edit in Xero, not an API call
 
     def reset(self):
         self.orgs = {tenant: Org(tenant) for tenant in ORGANISATIONS}
@@ -453,7 +454,9 @@ class XeroAccounting:
         if not isinstance(record, dict):
             raise ValueError("record must be a dict")
         if resource in READ_ONLY:
-            return copy.deepcopy(self._seed_read_only(org, resource, copy.deepcopy(record)))
+            saved = self._seed_read_only(org, resource, copy.deepcopy(record))
+            self.changed(org, resource, saved[ID_FIELDS[resource]], "create", saved)
+            return copy.deepcopy(saved)
         element = {k: v for k, v in copy.deepcopy(record).items() if k != ID_FIELDS[resource]}
         saved, errors = self.save(org, resource, element, "PUT", None, 2)
         if errors:
@@ -480,6 +483,27 @@ class XeroAccounting:
         org.records["Accounts"][record["AccountID"]] = record
         return record
 
+    def changed(self, org, resource, record_id, operation, record=None):
+        """Log a change of the books (change log -> webhooks); a credit note's Type and
+        Status go with it (Xero's CREDITNOTE events carry them)."""
+        data = None
+        if resource == "CreditNotes" and record is not None:
+            data = {"Type": record.get("Type"), "Status": record.get("Status")}
+        self.provider.app.changes.record("xero", org.tenant, resource, record_id, operation,
+                                         data)
+
+    @staticmethod
+    def operation(resource, old, new):
+        """The change a save made: create, update, or the void / delete / archive its new
+        status means."""
+        if old is None:
+            return "create"
+        key = "ContactStatus" if resource == "Contacts" else "Status"
+        if old.get(key) != new.get(key):
+            return {"VOIDED": "void", "DELETED": "delete", "ARCHIVED": "archive"}.get(
+                new.get(key), "update")
+        return "update"
+
     # -- reading ------------------------------------------------------------------------------
 
     def list(self, request):
@@ -488,7 +512,10 @@ class XeroAccounting:
         params = request.query
         records = list(org.records[resource].values())
         id_field = ID_FIELDS[resource]
-        if resource == "Contacts" and (params.get("includeArchived") or "").lower() != "true":
+        since = request.headers.get("If-Modified-Since")
+        # archived contacts are hidden, except from a read of what changed since a time
+        if resource == "Contacts" and not since and (
+                params.get("includeArchived") or "").lower() != "true":
             records = [r for r in records if r.get("ContactStatus") != "ARCHIVED"]
         filters = {"IDs": id_field, "InvoiceNumbers": "InvoiceNumber",
                    "ContactIDs": "Contact.ContactID", "Statuses": "Status"}
@@ -518,7 +545,6 @@ class XeroAccounting:
                                  reverse=len(words) == 2 and words[1].upper() == "DESC")
         except QueryError as e:
             return api_exception(16, "QueryParseException", str(e))
-        since = request.headers.get("If-Modified-Since")
         if since:
             stamp = self.http_time(since)
             if stamp is None:
@@ -526,6 +552,8 @@ class XeroAccounting:
                                      "If-Modified-Since is not a valid date: %r" % since)
             records = [r for r in records
                        if (parse_xdate(r.get("UpdatedDateUTC")) or 0) > stamp]
+            if not order:  # oldest change first: pages stay stable while reading
+                records.sort(key=lambda r: parse_xdate(r.get("UpdatedDateUTC")) or 0)
         extra = {}
         if params.get("page"):
             try:
@@ -674,6 +702,8 @@ class XeroAccounting:
         record[id_field] = old[id_field] if old else uid()
         record["UpdatedDateUTC"] = xdate(now())
         org.records[resource][record[id_field]] = record
+        self.changed(org, resource, record[id_field], self.operation(resource, old, record),
+                     record)
         if commit:
             commit(record)
         return copy.deepcopy(record), []
@@ -881,13 +911,14 @@ class XeroAccounting:
         if old and old.get("FullyPaidOnDate"):
             record["FullyPaidOnDate"] = old["FullyPaidOnDate"]
         record.update(HasAttachments=False, HasErrors=False, IsDiscounted=False)
-        self.check_status(old, record, errors, label)
+        self.check_status(old, record, errors, label, self.remote_edit)
         self.settle(record, credit)
 
         def commit(saved):
             if new_contact is not None:
                 new_contact["UpdatedDateUTC"] = saved["UpdatedDateUTC"]
                 org.records["Contacts"][new_contact["ContactID"]] = new_contact
+                self.changed(org, "Contacts", new_contact["ContactID"], "create")
             if sales and not saved.get(number_field):
                 used = {str(d.get(number_field)).lower() for d in
                         org.records["CreditNotes" if credit else "Invoices"].values()}
@@ -902,6 +933,8 @@ class XeroAccounting:
             if contact is not None and not contact.get(flag):
                 contact[flag] = True
                 contact["UpdatedDateUTC"] = saved["UpdatedDateUTC"]
+                if contact is not new_contact:  # one made now is just created
+                    self.changed(org, "Contacts", contact["ContactID"], "update")
         return record, commit
 
     def document_contact(self, org, record, errors):
@@ -1031,8 +1064,10 @@ class XeroAccounting:
         record.update(SubTotal=out(subtotal), TotalTax=out(tax), Total=out(subtotal + tax))
 
     @staticmethod
-    def check_status(old, new, errors, label):
-        """The status rules (before ``settle``): ``new["Status"]`` is the one asked for."""
+    def check_status(old, new, errors, label, remote_edit=False):
+        """The status rules (before ``settle``): ``new["Status"]`` is the one asked for.
+        ``remote_edit``: a user editing in Xero, who may change the lines of an AUTHORISED
+        document without payments (the API may not)."""
         status = new["Status"]
         allowed = ("DRAFT", "SUBMITTED", "AUTHORISED", "PAID", "VOIDED", "DELETED")
         if status not in allowed:
@@ -1073,7 +1108,7 @@ class XeroAccounting:
         elif allocated:
             errors.append("This document cannot be edited as it has a payment or credit note "
                           "allocated to it")
-        elif lines_changed:
+        elif lines_changed and not remote_edit:
             errors.append("%s not of valid status for modification" % label)
 
     @staticmethod
@@ -1104,6 +1139,7 @@ class XeroAccounting:
         """A payment or allocation changed ``doc``: settle it again and stamp it."""
         self.settle(doc, resource == "CreditNotes")
         doc["UpdatedDateUTC"] = xdate(now())
+        self.changed(org, resource, doc[ID_FIELDS[resource]], "update", doc)
 
     # -- payments and allocations -------------------------------------------------------------
 
