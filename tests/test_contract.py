@@ -47,7 +47,7 @@ def test_the_capabilities_table():
     assert qbo.item_required_kinds == ("invoice", "credit_note") and xero.item_required_kinds == ()
     assert qbo.tax_total_on_document and not xero.tax_total_on_document
     for caps in (qbo, xero):
-        assert not caps.pulls_changes and caps.webhooks
+        assert caps.pulls_changes and caps.pull_types and caps.webhooks
         assert caps.settings[:2] == (Setting("client_id", "Client ID", False),
                                      Setting("client_secret", "Client Secret", True))
         webhook_setting = caps.setting(caps.webhook_secret)
@@ -439,11 +439,13 @@ def test_xero_webhook_bodies_that_cannot_be_read():
     assert [c.remote_id for c in adapter.parse_webhook(headers, body, XERO_KEY)] == [CREDIT_ID]
 
 
-def test_changes_are_not_pulled_yet():
+def test_changes_check_the_company_id_before_any_call():
+    # (the pulls themselves: tests/test_pull.py)
     for code in ("quickbooks_online", "xero"):
         adapter = get_adapter(code, client_id="a", client_secret="b")
-        with pytest.raises(NotImplementedError, match="not implemented yet"):
-            adapter.changes(None, None, None)
+        with pytest.raises(ProviderError) as bad:
+            adapter.changes(None, "not/a company", {})
+        assert bad.value.code == "bad_company_id"
 
 
 # == messages =====================================================================================

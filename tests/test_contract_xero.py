@@ -217,3 +217,38 @@ def test_the_validator_bites(validate, schema, mutate, complaint):
     mutate(payload)
     problems = validate(schema, payload)
     assert any(complaint in p for p in problems), problems
+
+
+# -- what a pull reads ---------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def validate_answer():
+    """Answer schemas: read-only properties allowed, undeclared ones refused."""
+    with SPEC.open() as f:
+        schemas = copy.deepcopy(yaml.safe_load(f)["components"]["schemas"])
+    for schema in schemas.values():
+        if schema.get("properties") is not None:
+            schema.setdefault("additionalProperties", False)
+
+    def check(schema_name, element):
+        root = {"$ref": "#/components/schemas/%s" % schema_name,
+                "components": {"schemas": schemas}}
+        validator = jsonschema.Draft7Validator(root, format_checker=jsonschema.FormatChecker())
+        return sorted("%s: %s" % ("/".join(map(str, e.absolute_path)), e.message)
+                      for e in validator.iter_errors(element))
+    return check
+
+
+def test_the_bodies_the_pull_tests_read_are_xero_elements(validate_answer):
+    """The elements tests/test_pull.py reads (every resource and status) are instances of
+    xero_accounting.yaml's schemas, so the pull is tested on the documented shapes."""
+    from datetime import datetime
+
+    from test_pull import xero_sample
+
+    schemas = {"Contacts": "Contact", "Items": "Item", "Invoices": "Invoice",
+               "CreditNotes": "CreditNote", "Payments": "Payment",
+               "ManualJournals": "ManualJournal"}
+    for resource, elements in xero_sample(datetime(2026, 3, 1)).items():
+        for element in elements:
+            assert validate_answer(schemas[resource], element) == [], (resource, element)

@@ -20,12 +20,14 @@ Layout::
     answers.py      reading answers: JSON, shapes, the provider's own words
     errors.py       the typed errors; messages.py: the codes and their English sentences
     documents.py    the provider-neutral records the engine sends, and WriteResult
+    incoming.py     the provider-neutral records a pull brings back, and PullResult
+    pull.py         what every pull shares: cursors, windows, event ids, failed types
     sync_rules.py   idempotency keys, amounts, names as sent, results of one record
     matching.py     link instead of duplicate: the rules, the look-ups' decisions, linking
     rate_limits.py  pacing within the published limits
     webhooks.py     signatures, bodies, event ids and times of every provider's webhooks
     quickbooks_online/, xero/   one package per provider: adapter, payloads, lookups,
-                    writer, webhooks
+                    writer, webhooks, pull
 
 Adding a provider: its package (an adapter class with ``CAPABILITIES``) and one line in
 :data:`ADAPTERS`.

@@ -19,6 +19,7 @@ import json
 import logging
 import re
 from contextlib import contextmanager
+from datetime import datetime, timezone
 from decimal import Decimal, InvalidOperation
 
 from .errors import ProviderResponseError
@@ -234,6 +235,23 @@ def number(value, what="an amount", default=None):
     if not result.is_finite():
         raise WrongShape("%s is not a number" % what)
     return result
+
+
+def utc_time(value):
+    """An ISO 8601 time (``Z``, an offset, or none: UTC) as a naive UTC datetime; None for
+    anything else (a time an answer gives for information only)."""
+    if not isinstance(value, str) or not value.strip():
+        return None
+    stamp = value.strip()
+    if stamp.endswith(("Z", "z")):
+        stamp = stamp[:-1] + "+00:00"
+    try:
+        moment = datetime.fromisoformat(stamp)
+    except ValueError:
+        return None
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(timezone.utc).replace(tzinfo=None)
+    return moment
 
 
 @contextmanager

@@ -52,14 +52,17 @@ Writing: plan → requests, execute, interpret → results
     not called for it (it raises), nor ``push``.
 
 Reading changes
-    ``changes(tokens, company_id, cursor)`` → ``(changes, next_cursor)`` pulls what changed
-    since ``cursor`` (None: from the start); ``parse_webhook(headers, raw_body, secret)`` →
-    ``[Change]`` checks a webhook's signature over the raw body first (a missing or wrong
-    one raises :class:`~.errors.WebhookSignatureError`, before anything is read) and returns
-    its events as :class:`Change` s. QuickBooks Online and Xero parse their webhooks
-    (``webhooks=True``); their pulls (QBO Change Data Capture, Xero ``If-Modified-Since``)
-    come with the next issue: ``changes()`` raises NotImplementedError and
-    ``pulls_changes`` is False.
+    ``changes(tokens, company_id, cursors, types=None)`` → :class:`~.incoming.PullResult`
+    pulls what changed since each remote type's cursor (``cursors``: remote type →
+    position, None: read that type in full; ``types``: the remote types to read, default
+    ``Capabilities.pull_types``): one :class:`Change` per remote record version, with its
+    ``record`` (:mod:`.incoming`) and ``pull_type``, and the cursors to resume from.
+    ``parse_webhook(headers, raw_body, secret)`` → ``[Change]`` checks a webhook's signature
+    over the raw body first (a missing or wrong one raises
+    :class:`~.errors.WebhookSignatureError`, before anything is read) and returns its
+    events as :class:`Change` s (no ``record``: a webhook names what changed, a pull reads
+    it); ``pull_types_for(changes)`` says which remote types a pull must read to fetch what
+    those webhook events name.
 
 Errors and messages
     Everything that goes wrong leaves an adapter as a typed :class:`~.errors.ProviderError`
@@ -163,7 +166,9 @@ class Capabilities:
     ``item_required_kinds``: the document kinds whose every line needs an item
     (``documents.Line.item``); ``tax_total_on_document``: the tax total sent on a document
     is kept whatever its lines' tax codes say (else only line by line, on taxable lines);
-    ``pulls_changes``: ``changes()`` works; ``webhooks``: ``parse_webhook()`` works;
+    ``pulls_changes``: ``changes()`` works; ``pull_types``: the remote types it reads, in
+    the order they are applied (cursor keys: QBO entity names, Xero resources);
+    ``webhooks``: ``parse_webhook()`` works;
     ``settings``: the app settings (:class:`Setting`) it needs; ``webhook_secret``: the key
     of the setting ``parse_webhook`` checks signatures with; ``sandbox_code``: its path
     prefix in the local provider sandbox; ``access_ttl``: seconds an access token lives;
@@ -180,6 +185,7 @@ class Capabilities:
     item_required_kinds: tuple = ()
     tax_total_on_document: bool = False
     pulls_changes: bool = False
+    pull_types: tuple = ()
     webhooks: bool = False
     settings: tuple = ()
     webhook_secret: str = None
@@ -247,7 +253,12 @@ class Change:
     sync states); ``remote_id``; ``operation``: one of :data:`OPERATIONS`; ``occurred_at``:
     naive UTC; ``data``: what else the event says (its ``entity`` / ``category`` as the
     provider names it, and the provider's own fields: QBO ``deletedId`` of a merge, Xero
-    ``resourceUrl`` and a credit note's ``Type``/``Status``...)."""
+    ``resourceUrl`` and a credit note's ``Type``/``Status``...).
+
+    A pulled change also has ``record`` (an :mod:`.incoming` record: what the remote
+    record is now) and ``pull_type`` (the remote type whose cursor it was read under); its
+    ``event_id`` is a digest of provider, company, remote type, remote id and version, so
+    the same version read twice (overlapping windows) is one event."""
 
     event_id: str
     company_id: str
@@ -257,6 +268,8 @@ class Change:
     occurred_at: datetime
     data: dict = field(default_factory=dict)
     kinds: tuple = ()
+    record: object = None
+    pull_type: str = None
 
 
 # -- the adapter --------------------------------------------------------------------------------
@@ -446,16 +459,15 @@ class Adapter:
 
     # -- changes -------------------------------------------------------------------------------
 
-    def changes(self, tokens, company_id, cursor):
-        """``(changes, next_cursor)``: what changed in the remote company since ``cursor``
-        (None: from the start), as :class:`Change` s. Not yet for any provider
-        (``pulls_changes`` is False): QBO Change Data Capture (``GET /cdc?entities=…
-        &changedSince=…``) and Xero ``If-Modified-Since`` reads of Invoices, CreditNotes,
-        Contacts, Payments, ManualJournals and Items come with the next issue; it raises
-        NotImplementedError until then."""
-        raise NotImplementedError(
-            "%s: reading changes by a pull is not implemented yet (capabilities.pulls_changes "
-            "is False); webhooks are read by parse_webhook()." % self.label)
+    def changes(self, tokens, company_id, cursors, types=None):
+        """What changed in the remote company since each type's cursor: a
+        :class:`~.incoming.PullResult` (see the module docstring)."""
+        raise NotImplementedError("%s does not pull changes." % self.label)
+
+    def pull_types_for(self, changes):  # pylint: disable=unused-argument
+        """The remote types a pull reads to fetch what the webhook ``changes`` name (default:
+        every type it pulls)."""
+        return tuple(self.CAPABILITIES.pull_types)
 
     def parse_webhook(self, headers, raw_body, secret):
         """The :class:`Change` s of one webhook delivery, once its signature over

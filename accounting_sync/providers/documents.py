@@ -5,7 +5,7 @@ Decimal, dates as ``datetime.date``, references to remote records as :class:`Ref
 adapter turns them into its provider's payloads. Nothing here imports odoo.
 """
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 from .messages import render
@@ -252,7 +252,13 @@ class WriteResult:
     """The outcome of writing one record. ``error`` is a ProviderError when ``ok`` is False:
     its ``code`` and ``params`` say why (:mod:`.messages`), its ``provider_code`` the
     provider's own code where it gave one (e.g. QBO "6240"). ``note`` is what else happened,
-    in plain words (e.g. voided and recreated): ``MESSAGES[note_code] % note_params``."""
+    in plain words (e.g. voided and recreated): ``MESSAGES[note_code] % note_params``.
+    ``remote_updated_at`` is when the remote record last changed after the write, as the
+    provider says it (QBO ``MetaData.LastUpdatedTime``, Xero ``UpdatedDateUTC``; QBO's
+    answer ``time`` for a delete, which leaves no record), naive UTC: a webhook or a pull
+    that reports this time (and ``remote_version``) reports our own write. None where the
+    provider said no such time (a record linked rather than written, a Xero item deleted,
+    a QBO transaction already gone)."""
 
     key: str
     ok: bool
@@ -264,6 +270,7 @@ class WriteResult:
     note: str = None
     note_code: str = None
     note_params: dict = field(default_factory=dict)
+    remote_updated_at: datetime = None
 
     def noted(self, code, **params):
         """This result with the note ``code`` (:mod:`.messages`) and its ``params``."""

@@ -11,9 +11,10 @@ from ..base import Capabilities, RemoteCompany, RemoteIdentity, Setting
 from ..errors import AuthorizationError, ProviderError
 from ..http import retry_after
 from ..oauth import OAuthAdapter
+from ..pull import wanted_types
 from ..rate_limits import Rate
-from . import webhooks
-from .lookups import QBO_ID
+from . import pull, webhooks
+from .lookups import PAGE, QBO_ID
 from .payloads import ENTITIES, ITEM_REQUIRED_KINDS, LABEL
 from .writer import QboWriter
 
@@ -69,7 +70,7 @@ class QuickBooksOnlineAdapter(OAuthAdapter):
         # Invoice and credit memo lines are SalesItemLineDetail lines: an item each.
         item_required_kinds=ITEM_REQUIRED_KINDS,
         tax_total_on_document=True,  # TxnTaxDetail.TotalTax is kept (provider-facts 1.9)
-        pulls_changes=False, webhooks=True,
+        pulls_changes=True, pull_types=pull.PULL_TYPES, webhooks=True,
         settings=(Setting("client_id", "Client ID", False),
                   Setting("client_secret", "Client Secret", True),
                   Setting(webhooks.SECRET, "Webhook Verifier Token", True, required=False)),
@@ -77,6 +78,10 @@ class QuickBooksOnlineAdapter(OAuthAdapter):
         refresh_ttl_note="at most 5 years, and 100 days unused",
         disconnects_tenants=False, multiple_companies=False)
     uses_pkce = False
+    # A pull (.pull): objects a CDC answer holds at most (all its entities together), and
+    # rows a query page asks for; lower in tests.
+    cdc_cap = pull.CDC_CAP
+    query_page = PAGE
     # Per realm (provider-facts 1.5): 10 a second, 500 a minute, 40 batch requests a minute.
     RATE_LIMITS = (Rate("per-second", 10, 1.0), Rate("per-minute", 500, 60.0),
                    Rate("batch", 40, 60.0, kind="batch"))
@@ -206,7 +211,16 @@ class QuickBooksOnlineAdapter(OAuthAdapter):
     def _request_id(headers):
         return headers.get("intuit_tid")
 
-    # -- changes (a pull: Adapter.changes, not yet) ---------------------------------------------
+    # -- changes -------------------------------------------------------------------------------
+
+    def changes(self, tokens, company_id, cursors, types=None):
+        """What changed in the realm since each entity's cursor, by Change Data Capture
+        (:mod:`.pull`): a :class:`..incoming.PullResult`."""
+        realm = self.check_company_id(company_id)
+        types = wanted_types(self.CAPABILITIES, types)
+        client = self.client(tokens, realm)
+        client.use_decimal = True  # amounts as Decimal, as sent
+        return pull.QboPull(self, client, realm, types).run(cursors)
 
     def parse_webhook(self, headers, raw_body, secret):
         """The changes of one QBO webhook delivery (:func:`.webhooks.parse`): the

@@ -38,6 +38,10 @@ Rules:
   void in QBO and are deleted (``operation=delete``); Payment and BillPayment
   ``operation=update&include=void``. A transaction already deleted in QBO counts as voided.
   **Deactivate**: a sparse ``Active: false`` (customers, vendors, items are never deleted).
+* **Times**: every successful write, void and deactivation says when the record last
+  changed after it (``WriteResult.remote_updated_at``: its ``MetaData.LastUpdatedTime``, the
+  answer's ``time`` for a delete), so the webhook or pull that reports our own write can be
+  recognised (with ``remote_version``, the SyncToken).
 * **Errors**: 401/403, 429 and 5xx/timeouts raise the typed errors of :mod:`..errors` for the
   whole call; anything about one record becomes that record's failed ``WriteResult`` with a
   message code and its parameters (:func:`.lookups.fault_message`) and QBO's code as its
@@ -51,7 +55,9 @@ Rules:
 import json
 
 from . import payloads
-from ..answers import WrongShape, clean, kind_of, obj, reading, text, unreadable_answer
+from ..answers import (
+    WrongShape, clean, kind_of, obj, reading, text, unreadable_answer, utc_time,
+)
 from ..documents import JOURNAL_KINDS, PARTY_KINDS, PAYMENT_KINDS, WriteResult
 from ..errors import AuthorizationError, ProviderError
 from ..matching import Writer, claim
@@ -170,7 +176,7 @@ class QboWriter(Writer):
                                                50))
         except RecordFault as fault:
             return self._failure(kind, record, fault)
-        return self._written(record.key, data.get(entity)).noted("recreated_over_voided")
+        return self._written(record.key, data.get(entity), data).noted("recreated_over_voided")
 
     def _with_sync_tokens(self, kind, records, updates, results):
         """Sparse update bodies; SyncTokens the records do not know are read first."""
@@ -246,7 +252,7 @@ class QboWriter(Writer):
                              request_id=digest([_keyed(op, record, body)], 50))
         except RecordFault as fault:
             return self._after_fault(kind, record, op, body, fault)
-        return self._written(record.key, data.get(entity))
+        return self._written(record.key, data.get(entity), data)
 
     def _link_overpaid(self, kind, records, creates, results):
         """New payments QBO refused as applying more to a document than its open balance:
@@ -297,7 +303,7 @@ class QboWriter(Writer):
                              request_id=digest([_keyed("update", record, body)], 50))
         except RecordFault as fault:
             return self._failure(kind, record, fault)
-        return self._written(record.key, data.get(entity))
+        return self._written(record.key, data.get(entity), data)
 
     @staticmethod
     def _failure(kind, record, fault):
@@ -306,8 +312,10 @@ class QboWriter(Writer):
                       provider_code=fault.code or None)
 
     @staticmethod
-    def _written(key, entity_json):
-        """The result of a write from the entity QBO answered (an object with a QBO Id)."""
+    def _written(key, entity_json, answer=None):
+        """The result of a write from the entity QBO answered (an object with a QBO Id);
+        ``answer``: the whole answer, whose ``time`` says when a delete (which leaves no
+        MetaData) happened."""
         entity_json = obj(entity_json, "the record in its answer")
         return WriteResult(key=key, ok=True,
                            remote_id=qbo_id(entity_json.get("Id"), "the record's Id"),
@@ -315,7 +323,8 @@ class QboWriter(Writer):
                                                "the record's SyncToken"),
                            remote_number=text(entity_json.get("DocNumber")
                                               or entity_json.get("PaymentRefNum"),
-                                              "the record's number"))
+                                              "the record's number"),
+                           remote_updated_at=last_updated(entity_json, answer))
 
     # -- void and deactivate ---------------------------------------------------------------------
 
@@ -364,9 +373,20 @@ class QboWriter(Writer):
                     "already_deleted", provider=LABEL)
             return failed(key, *fault_message(kind, key, fault.code, fault.message, fault.detail,
                                               fault.element), provider_code=fault.code or None)
-        result = self._written(key, data.get(entity))
+        result = self._written(key, data.get(entity), data)
         result.remote_id = key
         return result
+
+
+def last_updated(entity_json, answer=None):
+    """When QBO says the record last changed (its ``MetaData.LastUpdatedTime``; the answer's
+    ``time`` for a record deleted), naive UTC; None when it says neither."""
+    meta = entity_json.get("MetaData")
+    moment = utc_time(meta.get("LastUpdatedTime")) if isinstance(meta, dict) else None
+    if moment is None and isinstance(answer, dict) and (
+            entity_json.get("status") == "Deleted" or not meta):
+        moment = utc_time(answer.get("time"))
+    return moment
 
 
 def _label(kind, record):

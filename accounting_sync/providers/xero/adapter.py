@@ -17,8 +17,9 @@ from ..base import Capabilities, RemoteCompany, RemoteIdentity, Setting
 from ..errors import AuthorizationError, ProviderError, RateLimitError
 from ..http import retry_after
 from ..oauth import OAuthAdapter
+from ..pull import wanted_types
 from ..rate_limits import Rate
-from . import webhooks
+from . import pull, webhooks
 from .lookups import UUID, xero_id
 from .payloads import LABEL, RESOURCES
 from .writer import XeroWriter
@@ -42,7 +43,7 @@ class XeroAdapter(OAuthAdapter):
         credentials="oauth",
         item_required_kinds=(),  # every line may be account-based (AccountCode, no ItemCode)
         tax_total_on_document=False,  # TaxAmount line by line, on taxable lines
-        pulls_changes=False, webhooks=True,
+        pulls_changes=True, pull_types=pull.PULL_TYPES, webhooks=True,
         settings=(Setting("client_id", "Client ID", False),
                   Setting("client_secret", "Client Secret", True),
                   Setting(webhooks.SECRET, "Webhook Key", True, required=False)),
@@ -53,6 +54,7 @@ class XeroAdapter(OAuthAdapter):
         # One consent may approve several organisations.
         multiple_companies=True)
     uses_pkce = True
+    page_size = pull.PAGE_SIZE  # elements a page of a pull asks for (.pull); lower in tests
     default_refresh_ttl = 60 * 86400  # expires after 60 days unused
     # Per tenant (provider-facts 2.2): 60 a minute, 5,000 a day.
     RATE_LIMITS = (Rate("minute", 60, 60.0), Rate("day", 5000, 86400.0, burst=5000))
@@ -245,7 +247,20 @@ class XeroAdapter(OAuthAdapter):
     def _request_id(headers):
         return headers.get("Xero-Correlation-Id")
 
-    # -- changes (a pull: Adapter.changes, not yet) ---------------------------------------------
+    # -- changes -------------------------------------------------------------------------------
+
+    def changes(self, tokens, company_id, cursors, types=None):
+        """What changed in the organisation since each resource's cursor, read with
+        If-Modified-Since (:mod:`.pull`): a :class:`..incoming.PullResult`."""
+        tenant = self.check_company_id(company_id)
+        types = wanted_types(self.CAPABILITIES, types)
+        return pull.XeroPull(self, self.accounting_api(tokens), tenant, types).run(cursors)
+
+    def pull_types_for(self, changes):
+        """The resources that hold what webhook ``changes`` name: Contacts, Invoices,
+        CreditNotes, and Payments whenever an invoice or a credit note changed (Xero has no
+        payment webhook: a payment shows as an update of the invoice it pays)."""
+        return pull.pull_types_for(changes)
 
     def parse_webhook(self, headers, raw_body, secret):
         """The changes of one Xero webhook delivery (:func:`.webhooks.parse`): the

@@ -45,6 +45,10 @@ Rules:
   deleted → done; a payment → ``POST /Payments/{id}`` ``{"Status":"DELETED"}``; a manual
   journal → ``VOIDED`` (a draft one ``DELETED``). **Deactivate**: a contact is ARCHIVED, an
   item deleted.
+* **Times**: every successful result says when the record last changed
+  (``WriteResult.remote_updated_at``, its UpdatedDateUTC; the latest of a payment's Xero
+  payments), so the webhook or pull that reports our own write can be recognised (with
+  ``remote_version``, the same time as an ISO string). An item deleted leaves none.
 * **Errors**: 401/403, 429 (``retry_after`` from ``Retry-After``) and 5xx/timeouts raise the
   typed errors of :mod:`..errors`; validation errors fail the record they belong to (a
   message code and its parameters: :func:`.lookups.refusal`; ``provider_code``
@@ -56,7 +60,7 @@ Rules:
 from decimal import Decimal
 
 from . import payloads as xp
-from ..answers import kind_of, obj, objects, reading, text, unreadable_answer
+from ..answers import kind_of, obj, objects, reading, text, unreadable_answer, utc_time
 from ..documents import DOCUMENT_KINDS, PARTY_KINDS, PAYMENT_KINDS, WriteResult
 from ..errors import ProviderError
 from ..matching import Candidate, Writer, claim
@@ -310,7 +314,7 @@ class XeroWriter(Writer):
             ids, versions = replacement.merge(ids, versions)
         result = WriteResult(key=record.key, ok=True, remote_id=",".join(ids),
                              remote_version=max(v or "" for v in versions) or None,
-                             remote_number=number)
+                             remote_number=number, remote_updated_at=latest(versions))
         return replacement.noted(result) if replacement else result
 
     # -- updates that Xero does not allow in place -----------------------------------------------
@@ -343,10 +347,8 @@ class XeroWriter(Writer):
                 results[index] = self._void_and_recreate(kind, record, remote, index, creates,
                                                          notes)
             elif status == "PAID" and same:
-                results[index] = WriteResult(
-                    key=record.key, ok=True, remote_id=record.remote_id,
-                    remote_version=xero_time(remote.get("UpdatedDateUTC"))).noted(
-                        "paid_unchanged", provider=LABEL)
+                results[index] = written(record.key, record.remote_id, remote).noted(
+                    "paid_unchanged", provider=LABEL)
             else:
                 params = {"provider": LABEL, "noun": NOUN[kind], "record": record_label(record)}
                 if status != "PAID":
@@ -384,18 +386,26 @@ class XeroWriter(Writer):
             creates.append((index, elements))
             notes[index] = Replacement("payments_replaced", "payments_replace_refused")
 
-    def _delete_payments(self, payment_ids):
-        """Delete payments (already deleted ones count); return a problem in words, or None."""
+    def _delete_payments(self, payment_ids, times=None):
+        """Delete payments (already deleted ones count); return a problem in words, or None.
+        ``times``: a list to which each deleted payment's UpdatedDateUTC (ISO) is added."""
         for payment_id in payment_ids:
             try:
-                self.call(self.api.delete_payment, payment_id, xp.PAYMENT_DELETE,
-                          idempotency_key=digest(["delete", payment_id], KEY_LENGTH))
+                answer = self.call(self.api.delete_payment, payment_id, xp.PAYMENT_DELETE,
+                                   idempotency_key=digest(["delete", payment_id], KEY_LENGTH))
+                # Deleted: its answer is read for its time only, never failed for its shape.
+                deleted = answer.get("Payments")
+                current = (deleted[0] if isinstance(deleted, list) and deleted
+                           and isinstance(deleted[0], dict) else {})
             except Refused as refused:
                 current = (first_object(self.call(self.api.get_payment, payment_id)
                                         .get("Payments"), "Payments")
                            if refused.status == 400 else {})
                 if current.get("Status") != "DELETED":
                     return str(refused)
+            stamp = current.get("UpdatedDateUTC")
+            if times is not None and isinstance(stamp, str):
+                times.append(xero_time(stamp))
         return None
 
     # -- void and deactivate ---------------------------------------------------------------------
@@ -406,11 +416,14 @@ class XeroWriter(Writer):
         try:
             with reading(LABEL):
                 if kind in PAYMENT_KINDS:
-                    problem = self._delete_payments(str(remote_id).split(","))
+                    times = []
+                    problem = self._delete_payments(str(remote_id).split(","), times)
                     if problem:
                         return failed(str(remote_id), "payment_delete_refused", {
                             "provider": LABEL, "text": problem}, REFUSED)
-                    return WriteResult(key=str(remote_id), ok=True, remote_id=str(remote_id))
+                    return WriteResult(key=str(remote_id), ok=True, remote_id=str(remote_id),
+                                       remote_version=max(times) if times else None,
+                                       remote_updated_at=latest(times))
                 if kind == "journal_entry":
                     return self._void_journal(remote_id)
                 return self._void_document(kind, remote_id,
@@ -423,8 +436,7 @@ class XeroWriter(Writer):
     def _void_document(self, kind, remote_id, remote, key):
         status = text(remote.get("Status"), "its Status")
         if status in GONE:
-            return WriteResult(key=key, ok=True, remote_id=str(remote_id),
-                               remote_version=xero_time(remote.get("UpdatedDateUTC"))).noted(
+            return written(key, remote_id, remote).noted(
                 "already_void", provider=LABEL, status=status.lower())
         if status == "PAID":
             return failed(key, "void_paid", {"provider": LABEL, "noun": NOUN[kind]}, "status")
@@ -435,25 +447,22 @@ class XeroWriter(Writer):
         answer = self.call(method, remote_id,
                            {collection: [xp.void_payload(kind, remote_id, new_status)]},
                            idempotency_key=digest(["void", kind, remote_id], KEY_LENGTH))
-        element = first_object(answer.get(collection), collection)
-        return WriteResult(key=key, ok=True, remote_id=str(remote_id),
-                           remote_version=xero_time(element.get("UpdatedDateUTC")))
+        return written(key, remote_id, first_object(answer.get(collection), collection))
 
     def _void_journal(self, remote_id):
         remote = first_object(self.call(self.api.get_manual_journal, remote_id)
                               .get("ManualJournals"), "ManualJournals")
         status = text(remote.get("Status"), "its Status")
         if status in GONE:
-            return WriteResult(key=str(remote_id), ok=True, remote_id=str(remote_id)).noted(
+            return written(str(remote_id), remote_id, remote).noted(
                 "already_void", provider=LABEL, status=status.lower())
         new_status = "DELETED" if status == "DRAFT" else "VOIDED"
         answer = self.call(self.api.update_manual_journal, remote_id, {"ManualJournals": [
             xp.void_payload("journal_entry", remote_id, new_status,
                             text(remote.get("Narration"), "its Narration"))]},
             idempotency_key=digest(["void", "journal_entry", remote_id], KEY_LENGTH))
-        element = first_object(answer.get("ManualJournals"), "ManualJournals")
-        return WriteResult(key=str(remote_id), ok=True, remote_id=str(remote_id),
-                           remote_version=xero_time(element.get("UpdatedDateUTC")))
+        return written(str(remote_id), remote_id,
+                       first_object(answer.get("ManualJournals"), "ManualJournals"))
 
     def deactivate(self, kind, remote_id, remote_version=None):
         if kind not in PARTY_KINDS + ("product",):
@@ -468,15 +477,27 @@ class XeroWriter(Writer):
                                    {"Contacts": [xp.archive_contact_payload(remote_id)]},
                                    idempotency_key=digest(["archive", remote_id,
                                                            remote_version or ""], KEY_LENGTH))
-                element = first_object(answer.get("Contacts"), "Contacts")
-                return WriteResult(key=key, ok=True, remote_id=key,
-                                   remote_version=xero_time(element.get("UpdatedDateUTC")))
+                return written(key, key, first_object(answer.get("Contacts"), "Contacts"))
         except Refused as refused:
             if refused.status == 404:
                 return WriteResult(key=key, ok=True, remote_id=key).noted("already_gone",
                                                                           provider=LABEL)
             return failed(key, "deactivate_refused", {
                 "provider": LABEL, "noun": NOUN[kind], "text": str(refused)}, REFUSED)
+
+
+def written(key, remote_id, element):
+    """A successful result for ``remote_id`` from the Xero record ``element`` it now is: its
+    UpdatedDateUTC as the version (ISO) and as ``remote_updated_at``."""
+    version = xero_time(element.get("UpdatedDateUTC"))
+    return WriteResult(key=key, ok=True, remote_id=str(remote_id), remote_version=version,
+                       remote_updated_at=utc_time(version))
+
+
+def latest(versions):
+    """The latest of Xero versions (ISO times) as a naive UTC datetime, None without any."""
+    times = [t for t in map(utc_time, versions or ()) if t is not None]
+    return max(times) if times else None
 
 
 def _keyed(record, note):
