@@ -46,5 +46,7 @@ class AccountingSyncWebhook(http.Controller):
             _logger.warning("Accounting sync: %s webhook with a good signature could not be "
                             "read: %s", provider, e)
             return request.make_response("", status=200)
-        env["accounting.sync.change"]._record(provider, changes)
+        if env["accounting.sync.change"]._record(provider, changes):
+            # The pull that reads what the events name runs in the pull job, now.
+            env.ref("accounting_sync.ir_cron_pull")._trigger()
         return request.make_response("", status=200)

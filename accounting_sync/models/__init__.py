@@ -5,6 +5,10 @@ from . import accounting_sync_connection
 from . import accounting_sync_binding
 from . import accounting_sync_request
 from . import accounting_sync_change
+from . import accounting_sync_cursor
+from . import accounting_sync_puller
+from . import accounting_sync_applier
+from . import accounting_sync_importer
 from . import accounting_sync_request_member
 from . import accounting_sync_run
 from . import accounting_sync_remote_record

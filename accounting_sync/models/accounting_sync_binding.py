@@ -16,6 +16,11 @@ REMOTE_TYPES = [
 ]
 
 
+# What a binding recorded remotely keeps to itself: the remote company is its book of record
+# (a payment received there, a document imported as a draft).
+REMOTE_ONLY_TYPES = ("customer_payment", "vendor_payment", "invoice", "credit_note", "bill",
+                     "vendor_credit")
+
 ERROR_KINDS = [
     ("mapping", "Waiting for a mapping"), ("blocked", "Blocked by another record"),
     ("clash", "Name or number in use"), ("refused", "Refused by the provider"),
@@ -56,6 +61,18 @@ class AccountingSyncBinding(models.Model):
         help="The queue: pending and to void are due; waiting waits for a mapping or for "
              "another record, and is due again when that comes.")
     voided = fields.Boolean(readonly=True, help="The remote copy was voided or deleted.")
+    origin = fields.Selection(
+        [("odoo", "Sent from Odoo"), ("remote", "Recorded remotely")], default="odoo",
+        required=True, readonly=True,
+        help="Recorded remotely: made in the remote company and brought into Odoo by the "
+             "sync (a payment received there); never sent back.")
+    remote_status = fields.Selection(
+        [("voided", "Voided remotely"), ("deleted", "Deleted remotely")], readonly=True,
+        copy=False, help="What was done to the remote copy in the remote company.")
+    remote_updated_at = fields.Datetime(
+        readonly=True, copy=False,
+        help="When the remote copy last changed, as the provider says: our own writes are "
+             "recognised by it when their webhooks come back.")
     last_error = fields.Text(readonly=True)
     error_code = fields.Char(readonly=True)
     error_kind = fields.Selection(ERROR_KINDS, compute="_compute_error_kind", store=True,
@@ -143,7 +160,8 @@ class AccountingSyncBinding(models.Model):
                                 "res_id": record.id, "record_name": record.display_name,
                                 "remote_type": kinds[record.id]})
                 continue
-            if only_missing or binding.state == "skipped":
+            if only_missing or binding.state == "skipped" or (
+                    binding.origin == "remote" and binding.remote_type in REMOTE_ONLY_TYPES):
                 continue
             if void:
                 if binding.remote_id and not binding.voided:

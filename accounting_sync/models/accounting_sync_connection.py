@@ -108,6 +108,57 @@ class AccountingSyncConnection(models.Model):
                                    help="When the last finished run ended")
     reconnect_hint = fields.Char(compute="_compute_reconnect_hint")
 
+    # Two-way: what comes back from the remote company
+    payment_journal_id = fields.Many2one(
+        "account.journal", string="Journal for Remote Payments", check_company=True,
+        domain="[('type', 'in', ('bank', 'cash'))]",
+        help="Payments recorded remotely go to the bank journal of the Odoo account mapped to "
+             "their deposit account; to this one when that account is not mapped.")
+    remote_void_policy = fields.Selection(
+        [("activity", "Activity for the accountant"),
+         ("cancel", "Cancel the Odoo document")], string="Documents Voided Remotely",
+        default="activity", required=True,
+        help="What a document sent from Odoo and voided or deleted remotely does in Odoo: an "
+             "activity always; with Cancel, the document is also cancelled (reversed when "
+             "its date is locked; left as it is when it has payments).")
+    master_data_policy = fields.Selection(
+        [("odoo_wins", "Odoo wins"), ("remote_wins", "Remote wins"),
+         ("newest_wins", "Newest wins")], string="Contacts and Items Edited Remotely",
+        default="newest_wins", required=True,
+        help="Odoo wins: Odoo's version is sent again. Remote wins: the Odoo record is "
+             "updated. Newest wins: whichever was changed last.")
+    import_contacts = fields.Boolean(
+        string="Bring In Contacts Made Remotely",
+        help="Customers, vendors and Xero contacts made in the remote company are linked to "
+             "the Odoo partner of the same name (or e-mail), or created.")
+    import_products = fields.Boolean(
+        string="Bring In Items Made Remotely",
+        help="Items made in the remote company are linked to the Odoo product of the same "
+             "code (or name), or created.")
+    import_sales = fields.Boolean(
+        string="Bring In Invoices Made Remotely",
+        help="Invoices and credit notes made in the remote company are created in Odoo as "
+             "drafts to review and post, through the account and tax mappings.")
+    import_purchases = fields.Boolean(
+        string="Bring In Bills Made Remotely",
+        help="Bills and vendor credits made in the remote company are created in Odoo as "
+             "drafts to review and post, through the account and tax mappings.")
+    pull_interval = fields.Integer(
+        string="Pull Changes Every (minutes)", default=60,
+        help="The backstop of the webhooks (which make a pull at once); once a day the pull "
+             "also reads the whole last day again.")
+    last_pull_at = fields.Datetime(readonly=True, copy=False)
+    last_full_pull_at = fields.Datetime(readonly=True, copy=False)
+    cursor_ids = fields.One2many("accounting.sync.cursor", "connection_id", string="Cursors")
+    change_ids = fields.One2many("accounting.sync.change", "connection_id")
+    last_webhook_at = fields.Datetime(string="Last Webhook Event",
+                                      compute="_compute_change_counts")
+    changes_waiting_count = fields.Integer(compute="_compute_change_counts")
+    changes_conflict_count = fields.Integer(compute="_compute_change_counts")
+    changes_failed_count = fields.Integer(compute="_compute_change_counts")
+    webhook_url = fields.Char(compute="_compute_webhook_url",
+                              help="Where the provider's webhooks are to be sent")
+
     _sql_constraints = [
         ("remote_company_unique", "unique(company_id, provider, remote_company_id)",
          "This remote company is already connected to this Odoo company."),
@@ -144,6 +195,29 @@ class AccountingSyncConnection(models.Model):
             connection.synced_count = counts.get((connection.id, "synced"), 0)
             connection.failed_count = counts.get((connection.id, "failed"), 0)
             connection.waiting_count = counts.get((connection.id, "waiting"), 0)
+
+    def _compute_change_counts(self):
+        Change = self.env["accounting.sync.change"]
+        counts = {(connection.id, state): count for connection, state, count in
+                  Change._read_group([("connection_id", "in", self.ids),
+                                      ("state", "in", ("new", "conflict", "failed"))],
+                                     ["connection_id", "state"], ["__count"])}
+        last = dict(Change._read_group([("connection_id", "in", self.ids),
+                                        ("source", "=", "webhook")], ["connection_id"],
+                                       ["create_date:max"]))
+        for connection in self:
+            connection.changes_waiting_count = counts.get((connection.id, "new"), 0)
+            connection.changes_conflict_count = counts.get((connection.id, "conflict"), 0)
+            connection.changes_failed_count = counts.get((connection.id, "failed"), 0)
+            connection.last_webhook_at = last.get(connection)
+
+    @api.depends("provider")
+    def _compute_webhook_url(self):
+        base = self.env["ir.config_parameter"].sudo().get_param("web.base.url", "")
+        for connection in self:
+            connection.webhook_url = connection.provider and \
+                connection._capabilities().webhooks and "%s/accounting_sync/webhook/%s" % (
+                    base.rstrip("/"), connection.provider)
 
     def _compute_run_info(self):
         Run = self.env["accounting.sync.run"]
@@ -488,6 +562,61 @@ class AccountingSyncConnection(models.Model):
     def action_open_waiting(self):
         return self._open_action("accounting_sync.accounting_sync_binding_action",
                                  state="waiting")
+
+    def action_open_changes(self):
+        self.ensure_one()
+        return self._open_action("accounting_sync.accounting_sync_change_action",
+                                 connection_id=self.id)
+
+    def action_pull_now(self):
+        """Read what changed in the remote company now, and apply it."""
+        self.ensure_one()
+        self._check_sync_user()
+        self._check_can_sync()
+        run = self.env["accounting.sync.puller"]._pull(self, user=self.env.user)
+        if not run:
+            return self._notification(self.env._(
+                "Changes of %(connection)s are being read already.", connection=self.name),
+                kind="info")
+        return self._notification(run._summary() + (
+            ". " + run.outcome if run.outcome else ""),
+            kind="success" if run.state == "done" else "warning",
+            next_action={"type": "ir.actions.client", "tag": "soft_reload"})
+
+    @api.model
+    def _cron_pull(self):
+        """The pull job (triggered at once by webhook deliveries, and every few minutes):
+        each connected connection whose webhook events wait, or whose pull interval has
+        passed, pulls and applies its changes — once a day reading the whole last day again.
+        Each connection's pull is committed on its own; one that fails does not stop the
+        others."""
+        now = fields.Datetime.now()
+        for connection in self.search([("state", "=", "connected"),
+                                       ("sync_start_date", "!=", False),
+                                       ("needs_reset", "=", False)]):
+            try:
+                connection._pull_if_due(now)
+            except Exception:  # noqa: BLE001 - one connection's failure is its own
+                _logger.exception("Accounting sync: pull of connection %s failed",
+                                  connection.id)
+                self.env.cr.rollback()  # pylint: disable=invalid-commit
+
+    def _pull_if_due(self, now):
+        self.ensure_one()
+        if not self._capabilities().pulls_changes:
+            return
+        notified = self.env["accounting.sync.change"].search_count(
+            [("connection_id", "=", self.id), ("source", "=", "webhook"),
+             ("state", "=", "new")], limit=1)
+        full = not self.last_full_pull_at or self.last_full_pull_at <= now - timedelta(days=1)
+        due = not self.last_pull_at or self.last_pull_at <= now - timedelta(
+            minutes=max(self.pull_interval, 1))
+        if not (notified or due or full):
+            return
+        run = self.env["accounting.sync.puller"]._pull(
+            self, trigger="webhook" if notified else "pull", full=full, commit=True)
+        if full and run and run.state != "failed":
+            self._write_outside({"last_full_pull_at": now})
 
     def action_open_mappings(self):
         return self._open_action("accounting_sync.accounting_sync_mapping_action",

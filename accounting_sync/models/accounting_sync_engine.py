@@ -339,6 +339,7 @@ class AccountingSyncEngine(models.AbstractModel):
             values.update({
                 "state": "synced", "remote_id": result.remote_id, "blocked_by_id": False,
                 "remote_version": result.remote_version, "attempts": 0,
+                "remote_updated_at": getattr(result, "remote_updated_at", None),
                 "remote_number": result.remote_number or getattr(record, "number", None),
                 "payload_hash": payload_hash, "last_synced_at": self.env.cr.now(),
                 "last_error": False, "error_code": False, "request_id": False,
@@ -410,6 +411,7 @@ class AccountingSyncEngine(models.AbstractModel):
             if result.ok:
                 binding.write({"state": "synced", "voided": True,
                                "remote_version": result.remote_version, "run_id": run.id,
+                               "remote_updated_at": getattr(result, "remote_updated_at", None),
                                "last_synced_at": self.env.cr.now(), "last_error": False})
                 run._count(voided=1)
             else:

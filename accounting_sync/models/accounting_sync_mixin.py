@@ -81,8 +81,12 @@ class AccountingSyncMixin(models.AbstractModel):
         if not records:
             return
         Binding = self.env["accounting.sync.binding"].sudo()
+        # A change brought in from a remote company is not news to that company.
+        source = self.env.context.get("accounting_sync_from_connection")
         for connection in connections if connections is not None else \
                 records._accounting_sync_connections():
+            if connection.id == source:
+                continue
             todo = {}
             allowed = connection._allowed_kinds()
             for record in records:

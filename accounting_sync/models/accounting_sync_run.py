@@ -21,7 +21,8 @@ class AccountingSyncRun(models.Model):
     company_id = fields.Many2one(related="connection_id.company_id", store=True)
     trigger = fields.Selection(
         [("schedule", "Schedule"), ("button", "Sync now"), ("records", "Selected records"),
-         ("webhook", "Webhook"), ("web_connector", "Web Connector")],
+         ("webhook", "Webhook"), ("web_connector", "Web Connector"),
+         ("pull", "Changes pulled")],
         required=True, readonly=True)
     user_id = fields.Many2one("res.users", readonly=True, default=lambda self: self.env.user)
     state = fields.Selection(
@@ -53,6 +54,16 @@ class AccountingSyncRun(models.Model):
     remaining = fields.Integer(
         readonly=True, help="Records still to send when the run paused after its time share; "
                             "the scheduled job resumes it at once.")
+    # A pull run: the changes it read from the remote company and what they did.
+    changes_received = fields.Integer(string="Changes Read", readonly=True)
+    changes_applied = fields.Integer(readonly=True)
+    changes_conflict = fields.Integer(string="Conflicts", readonly=True)
+    changes_ignored = fields.Integer(readonly=True)
+    changes_failed = fields.Integer(readonly=True)
+    reads = fields.Integer(string="API Reads", readonly=True,
+                           help="Read calls made (metered by the providers)")
+    change_ids = fields.One2many("accounting.sync.change", "run_id", string="Changes",
+                                 readonly=True)
     outcome = fields.Text(readonly=True)
     lease_until = fields.Datetime(
         readonly=True, copy=False,
@@ -112,9 +123,13 @@ class AccountingSyncRun(models.Model):
             (self.waiting, self.env._("%s waiting", self.waiting)),
             (self.unanswered, self.env._("%s awaiting an answer", self.unanswered)),
             (self.failed, self.env._("%s failed", self.failed)),
+            (self.changes_applied, self.env._("%s changes applied", self.changes_applied)),
+            (self.changes_conflict, self.env._("%s conflicts", self.changes_conflict)),
+            (self.changes_failed, self.env._("%s changes failed", self.changes_failed)),
         ) if count]
-        return "%s: %s" % (self.connection_id.name,
-                           ", ".join(parts) or self.env._("nothing to send"))
+        return "%s: %s" % (self.connection_id.name, ", ".join(parts) or (
+            self.env._("no change to apply") if self.trigger == "pull"
+            else self.env._("nothing to send")))
 
     def _pause(self, remaining):
         """The run used its time share: the next call of the job resumes it at once."""
@@ -127,7 +142,8 @@ class AccountingSyncRun(models.Model):
     def _finish(self, state=None, outcome=None):
         self.ensure_one()
         if not state:
-            state = "partial" if self.failed or self.unanswered or self.waiting else "done"
+            state = "partial" if self.failed or self.unanswered or self.waiting \
+                or self.changes_failed else "done"
         self.write({"state": state, "end": fields.Datetime.now(), "lease_until": False,
                     "outcome": outcome or self.outcome})
         if self.user_id and self.trigger == "button":

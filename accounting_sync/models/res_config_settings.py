@@ -1,6 +1,7 @@
 from odoo import api, fields, models
 
 from ..const import PARAM_EXPIRY_DAYS, PARAM_LOCAL_URL, PARAM_SUPPORT_EMAIL
+from ..providers import PROVIDERS, capabilities
 from .accounting_sync_oauth_mixin import CALLBACK_PATH
 
 
@@ -26,11 +27,19 @@ class ResConfigSettings(models.TransientModel):
         string="Redirect URI", compute="_compute_accounting_sync_redirect_uri",
         help="Register this exact URI in the providers' developer portals.")
 
+    accounting_sync_webhook_urls = fields.Text(
+        string="Webhook URLs", compute="_compute_accounting_sync_redirect_uri",
+        help="Register these exact URLs as the webhook endpoints of your apps.")
+
     @api.depends("company_id")
     def _compute_accounting_sync_redirect_uri(self):
-        base_url = self.env["ir.config_parameter"].sudo().get_param("web.base.url") or ""
+        base_url = (self.env["ir.config_parameter"].sudo().get_param("web.base.url")
+                    or "").rstrip("/")
+        urls = "\n".join("%s: %s/accounting_sync/webhook/%s" % (label, base_url, code)
+                         for code, label in PROVIDERS if capabilities(code).webhooks)
         for settings in self:
-            settings.accounting_sync_redirect_uri = base_url.rstrip("/") + CALLBACK_PATH
+            settings.accounting_sync_redirect_uri = base_url + CALLBACK_PATH
+            settings.accounting_sync_webhook_urls = urls
 
     def action_accounting_sync_app_keys(self):
         return self.env["accounting.sync.app.setting"].action_open()

@@ -13,3 +13,4 @@ from . import test_tours
 from . import test_migration
 from . import test_messages
 from . import test_webhooks
+from . import test_two_way

@@ -12,6 +12,8 @@ BINDING = "accounting.sync.binding"
 RUN = "accounting.sync.run"
 SETTINGS = "res.config.settings"
 APP_SETTING = "accounting.sync.app.setting"
+CHANGE = "accounting.sync.change"
+CURSOR = "accounting.sync.cursor"
 
 
 @tagged("post_install", "-at_install")
@@ -249,6 +251,49 @@ class TestAccessThatHolds(QuickBooksOnlineSetup, SyncCase):
         self.assertEqual((self.binding(move).state, self.binding(move).remote_id),
                          ("pending", False))
         self.assertEqual(self.api_calls(), before)
+
+    # -- changes received from the remote company -----------------------------------------------
+
+    def conflict(self):
+        """A conflict of this company's connection: an invoice sent, edited remotely, pulled."""
+        move = self.invoice(price=10.0, quantity=1)
+        self.sync()
+        binding = self.binding(move)
+        self.sandbox.act("qbo", "update", "Invoice", self.remote_company, id=binding.remote_id,
+                         changes={"TxnDate": "2026-03-20"})
+        self.env["accounting.sync.puller"]._pull(self.connection)
+        change = self.env["accounting.sync.change"].search([
+            ("connection_id", "=", self.connection.id), ("state", "=", "conflict")])
+        self.assertEqual(len(change), 1)
+        self.env.flush_all()
+        return change, binding
+
+    def test_changes_are_only_seen_and_settled_by_sync_users_of_their_company(self):
+        change, binding = self.conflict()
+        # Another company's administrator sees none of them and cannot settle one.
+        self.assertEqual(self.rpc(self.other_admin, CHANGE, "search_read",
+                                  [("id", "=", change.id)], ["remote_id"]), [])
+        self.assertRpcRefused("AccessError", self.other_admin, CHANGE, "action_keep_odoo",
+                              [change.id])
+        self.assertRpcRefused("AccessError", self.other_admin, CURSOR, "read",
+                              self.connection.cursor_ids.ids, ["position"])
+        # A user outside the sync groups cannot read or settle them.
+        self.assertRpcRefused("AccessError", self.plain_user, CHANGE, "read", [change.id],
+                              ["remote_id"])
+        self.assertRpcRefused("AccessError", self.plain_user, CHANGE, "action_ignore",
+                              [change.id])
+        # A sync user may settle it, by its actions only: a state is not written directly.
+        self.assertRpcRefused("AccessError", self.sync_user, CHANGE, "write", [change.id],
+                              {"state": "applied"})
+        self.assertRpcRefused("AccessError", self.sync_user, BINDING, "write", [binding.id],
+                              {"remote_version": "99"})
+        change.invalidate_recordset()
+        self.assertEqual(change.state, "conflict")
+        self.rpc(self.sync_user, CHANGE, "action_keep_odoo", [change.id])
+        change.invalidate_recordset()
+        binding.invalidate_recordset()
+        self.assertEqual((change.state, binding.state), ("applied", "pending"))
+        self.assertIn(self.sync_user.name, change.message, "who settled it")
 
     # -- smaller cases ---------------------------------------------------------------------------
 
