@@ -13,6 +13,10 @@ times. Each provider's ``webhooks`` module turns its events into :class:`~.base.
   answer is the caller's (Intuit retries a delivery that is not answered 200 and holds the
   next ones back until it is; Xero wants 401 for a bad signature and 200 otherwise), so a
   controller answers a WebhookPayloadError with 200 and logs it.
+* **What is kept can be kept.** An event whose id, company, type or record id a database
+  cannot store — a NUL character, a lone surrogate (both valid in JSON text), or longer than
+  :data:`ID_LENGTH` characters (a unique index holds the event id) — is of the wrong shape
+  too: left out (:func:`storable`), never an error of the whole delivery.
 * **Event ids.** Where the provider gives none (QBO's legacy payload, Xero), an event's id is
   a digest of what identifies it (company, entity, id, operation, time), so a redelivered
   event has the same id and is deduplicated.
@@ -22,6 +26,7 @@ import binascii
 import hashlib
 import hmac
 import logging
+import re
 from datetime import datetime, timezone
 
 from .answers import SHAPE_ERRORS, WrongShape, clean, parse_json
@@ -30,6 +35,10 @@ from .sync_rules import digest
 
 _logger = logging.getLogger(__name__)
 EVENT_ID_LENGTH = 40
+# The longest event id, company, type or record id of an event kept (the providers' are UUIDs,
+# digests, numbers and entity names).
+ID_LENGTH = 255
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")  # NUL, lone surrogates
 
 
 def header(headers, name):
@@ -90,6 +99,8 @@ def events(provider, items, read):
     for position, item in enumerate(items):
         try:
             change = read(item)
+            for one in change if isinstance(change, list) else [change]:
+                storable(one)
         except WrongShape as e:
             _logger.warning("%s webhook: event %d left out: %s", provider, position, e.problem)
             continue
@@ -104,9 +115,25 @@ def events(provider, items, read):
     return found
 
 
+def storable(change):
+    """WrongShape unless a database can store what identifies ``change`` (a Change, or
+    None): no NUL character nor lone surrogate, at most :data:`ID_LENGTH` characters."""
+    for what, value in (("its id", getattr(change, "event_id", None)),
+                        ("its company", getattr(change, "company_id", None)),
+                        ("its type", getattr(change, "remote_type", None)),
+                        ("its record id", getattr(change, "remote_id", None))):
+        if isinstance(value, str) and (len(value) > ID_LENGTH or _UNSTORABLE.search(value)):
+            raise WrongShape("%s cannot be kept: longer than %d characters, or with a NUL "
+                             "character or a lone surrogate" % (what, ID_LENGTH))
+
+
 def event_id(*parts):
-    """The id of an event the provider gives none: a digest of what identifies it."""
-    return digest(["event"] + [p if p is not None else "" for p in parts], EVENT_ID_LENGTH)
+    """The id of an event the provider gives none: a digest of what identifies it
+    (WrongShape if a text of it is no Unicode a digest can be made of: a lone surrogate)."""
+    try:
+        return digest(["event"] + [p if p is not None else "" for p in parts], EVENT_ID_LENGTH)
+    except UnicodeEncodeError:
+        raise WrongShape("what identifies it holds a lone surrogate") from None
 
 
 def when(value, what="its time"):
@@ -118,8 +145,10 @@ def when(value, what="its time"):
         text = text[:-1] + "+00:00"
     try:
         moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise WrongShape("%s is not a time: %s" % (what, clean(value, 40))) from None
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(timezone.utc).replace(tzinfo=None)
+        if moment.tzinfo is not None:  # (year 1 or 9999 with an offset: OverflowError)
+            moment = moment.astimezone(timezone.utc).replace(tzinfo=None)
+    except (ValueError, OverflowError):
+        # what was sent, as a log line can hold it (no lone surrogate)
+        shown = clean(value, 40).encode("utf-8", "replace").decode("utf-8")
+        raise WrongShape("%s is not a time: %s" % (what, shown)) from None
     return moment

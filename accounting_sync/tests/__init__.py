@@ -14,3 +14,4 @@ from . import test_migration
 from . import test_messages
 from . import test_webhooks
 from . import test_two_way
+from . import test_webhook_fuzz
