@@ -322,7 +322,7 @@ class AccountingSyncApplier(models.AbstractModel):
             return "applied", self.env._(
                 "Nothing Odoo sent differs (its balance or status changed there)."), about
         return "conflict", self.env._(
-            "Changed in %(provider)s: %(fields)s no longer match Odoo's. Keep Odoo's to send "
+            "Edited in %(provider)s, now different from Odoo: %(fields)s. Keep Odoo's to send "
             "it again, or accept the remote version where Odoo allows it.",
             provider=provider, fields=", ".join(
                 self.env["accounting.sync.change"]._comparison_labels().get(k, k)

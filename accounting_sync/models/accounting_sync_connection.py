@@ -614,8 +614,10 @@ class AccountingSyncConnection(models.Model):
         if not (notified or due or full):
             return
         run = self.env["accounting.sync.puller"]._pull(
-            self, trigger="webhook" if notified else "pull", full=full, commit=True)
-        if full and run and run.state != "failed":
+            self, trigger="webhook" if notified else "pull", full=full, commit=True,
+            keep_empty=False)
+        # False: another worker is pulling; an empty recordset: it read nothing new.
+        if full and run is not False and (not run or run.state != "failed"):
             self._write_outside({"last_full_pull_at": now})
 
     def action_open_mappings(self):

@@ -30,10 +30,13 @@ class AccountingSyncPuller(models.AbstractModel):
     _description = "Accounting Sync: incremental pull"
 
     @api.model
-    def _pull(self, connection, trigger="pull", full=False, user=None, commit=False):
+    def _pull(self, connection, trigger="pull", full=False, user=None, commit=False,
+              keep_empty=True):
         """Pull and apply the changes of ``connection``; the run it made. ``full``: read
         at least a day back (the daily backstop); ``commit``: commit at the end (the
-        scheduled job). False when another transaction is pulling this connection."""
+        scheduled job); ``keep_empty``: keep the run of a pull that read nothing (else it
+        is dropped and an empty recordset returned: the cursors say when it read). False
+        when another transaction is pulling this connection."""
         connection = connection.sudo()
         if not self._lock(connection, wait=False):
             return False
@@ -89,6 +92,10 @@ class AccountingSyncPuller(models.AbstractModel):
                 "look back: %(types)s.", provider=connection._provider_label(),
                 types=", ".join(result.reread))
         connection.sudo()._write_outside({"last_pull_at": now})
+        if not (keep_empty or received or notified or result.failed or result.reread):
+            run.unlink()
+            self._commit(commit)
+            return Run.browse()
         run._finish("partial" if result.failed else None, outcome)
         self._commit(commit)
         return run

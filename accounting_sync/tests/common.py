@@ -3,6 +3,7 @@ import os
 import sys
 import threading
 from contextlib import contextmanager
+from unittest.mock import patch
 from datetime import date
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
@@ -12,7 +13,7 @@ import requests
 import odoo
 from odoo import Command
 from odoo.addons.account.tests.common import AccountTestInvoicingCommon
-from odoo.modules.registry import Registry
+from odoo.modules.registry import DummyRLock, Registry
 from odoo.tests import HttpCase, JsonRpcException, common, new_test_user
 
 from ..models.params import MAX_TRANSIENT_RETRIES
@@ -41,6 +42,32 @@ def environment():
     and rolled back if it raises (a crash)."""
     with Registry(common.get_db_name()).cursor() as cr:
         yield odoo.api.Environment(cr, odoo.SUPERUSER_ID, {})
+
+
+def in_two_workers(work):
+    """Run ``work(env)`` in two threads at once, each in its own transaction (committed);
+    ``(results, errors)``."""
+    barrier = threading.Barrier(2)
+    results, errors = [], []
+
+    def worker():
+        try:
+            with environment() as env:
+                barrier.wait(timeout=10)
+                results.append(work(env))
+        except Exception as e:  # noqa: BLE001 - reported to the caller
+            errors.append(e)
+
+    threads = [threading.Thread(target=worker) for _i in range(2)]
+    # The test runner holds the registry lock while tests run; worker threads need it to
+    # build environments. Odoo's HTTP tests swap in the same dummy lock for their server
+    # threads (Registry.enter_test_mode).
+    with patch.object(Registry, "_lock", DummyRLock()):
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+    return results, errors
 
 
 def sandbox():

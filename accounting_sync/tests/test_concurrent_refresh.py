@@ -1,19 +1,16 @@
 """Two workers refreshing the same connection at once, each with its own database
 connection and transaction: exactly one refresh reaches the provider and no rotated
 refresh token is lost."""
-import threading
 from datetime import timedelta
-from unittest.mock import patch
 
 import requests
 
 import odoo
-from odoo.modules.registry import DummyRLock, Registry
 from odoo.tests import common, tagged
 
 from ..providers import get_adapter
 from ..providers.base import utcnow
-from .common import QBO_REALM_1, XERO_UK, environment, sandbox
+from .common import QBO_REALM_1, XERO_UK, environment, in_two_workers, sandbox
 
 CLIENTS = {
     "quickbooks_online": ("qbo", "qbo-concurrency-client", QBO_REALM_1),
@@ -47,28 +44,7 @@ class TestConcurrentRefresh(common.BaseCase):
         cls.addClassCleanup(restore)
 
     def in_two_workers(self, work):
-        """Run ``work(env)`` in two threads at once, each in its own transaction (committed);
-        return both results."""
-        barrier = threading.Barrier(2)
-        results, errors = [], []
-
-        def worker():
-            try:
-                with environment() as env:
-                    barrier.wait(timeout=10)
-                    results.append(work(env))
-            except Exception as e:  # noqa: BLE001 - reported below
-                errors.append(e)
-
-        threads = [threading.Thread(target=worker) for _i in range(2)]
-        # The test runner holds the registry lock while tests run; worker threads need it to
-        # build environments. Odoo's HTTP tests swap in the same dummy lock for their server
-        # threads (Registry.enter_test_mode).
-        with patch.object(Registry, "_lock", DummyRLock()):
-            for thread in threads:
-                thread.start()
-            for thread in threads:
-                thread.join(timeout=60)
+        results, errors = in_two_workers(work)
         self.assertFalse(errors)
         self.assertEqual(len(results), 2)
         return results

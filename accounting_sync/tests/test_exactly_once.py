@@ -23,7 +23,7 @@ from odoo.tools import config
 from ..models.accounting_sync_engine import AccountingSyncEngine
 from ..providers import get_adapter
 from ..providers.rate_limits import forget_pacers
-from .common import QBO_REALM_1, XERO_UK, environment, sandbox
+from .common import QBO_REALM_1, XERO_UK, environment, in_two_workers, sandbox
 
 START = date(2026, 1, 1)
 DAY = date(2026, 4, 1)
@@ -327,6 +327,32 @@ class ExactlyOnce:
         self.assertTrue([c for c in self.sandbox.calls(provider=self.code) if c["fault"]])
         self.assertExactlyOnce()
 
+    def test_a_payment_made_remotely_comes_in_once_with_two_pull_workers(self):
+        """Two workers run the pull job at once (a webhook's trigger and the schedule): the
+        payment recorded remotely becomes one Odoo payment, reconciled."""
+        self.books()
+        self.cron()
+        with environment() as env:
+            invoice = env["account.move"].browse(self.ids["invoices"][2])
+            self.assertEqual(invoice.payment_state, "not_paid")
+            remote_id = env["accounting.sync.binding"].search([
+                ("connection_id", "=", self.ids["connection"]),
+                ("res_model", "=", "account.move"), ("res_id", "=", invoice.id)]).remote_id
+        self.remote_payment(remote_id, 300.0)
+        _results, errors = in_two_workers(
+            lambda env: env["accounting.sync.connection"]._cron_pull())
+        self.assertFalse(errors)
+        with environment() as env:
+            invoice = env["account.move"].browse(self.ids["invoices"][2])
+            self.assertEqual(invoice.payment_state, "paid")
+            payments = invoice._get_reconciled_payments()
+            self.assertEqual(len(payments), 1)
+            self.ids["payments"] += payments.ids
+            made = env["accounting.sync.binding"].search([
+                ("connection_id", "=", self.ids["connection"]), ("origin", "=", "remote")])
+            self.assertEqual(made.mapped("res_id"), payments.ids)
+        self.assertExactlyOnce()
+
     def test_a_killed_worker_process_loses_and_doubles_nothing(self):
         """A real Odoo process runs the job and is killed (SIGKILL) while the provider is
         writing the customer payments; the next worker takes the run over."""
@@ -378,6 +404,17 @@ class TestExactlyOnceQuickBooksOnline(ExactlyOnce, common.BaseCase):
     # slowed, and the worker is killed while the payments' one is at the provider).
     payment_path, kill_fault = "/batch", {"delay": 2, "times": None, "method": "POST"}
 
+    def remote_payment(self, invoice_id, amount):
+        [invoice] = [r for r in self.sandbox.records("qbo", "Invoice", self.realm)
+                     if r["Id"] == invoice_id]
+        bank = next(r for r in self.sandbox.records("qbo", "Account", self.realm)
+                    if r["Name"] == self.bank)
+        self.sandbox.act("qbo", "create", "Payment", self.realm, record={
+            "CustomerRef": invoice["CustomerRef"], "TxnDate": "2026-04-20", "TotalAmt": amount,
+            "DepositToAccountRef": {"value": bank["Id"]},
+            "Line": [{"Amount": amount, "LinkedTxn": [{"TxnId": invoice_id,
+                                                       "TxnType": "Invoice"}]}]})
+
 
 @tagged("post_install", "-at_install")
 class TestExactlyOnceXero(ExactlyOnce, common.BaseCase):
@@ -390,6 +427,13 @@ class TestExactlyOnceXero(ExactlyOnce, common.BaseCase):
     id_field, balance_field = "InvoiceID", "AmountDue"
     api_path = "/api.xro/"
     payment_path, kill_fault = "/Payments", {"delay": 4, "times": 1, "method": "PUT"}
+
+    def remote_payment(self, invoice_id, amount):
+        bank = next(r for r in self.sandbox.records("xero", "Accounts", self.realm)
+                    if r["Name"] == self.bank)
+        self.sandbox.act("xero", "create", "Payments", self.realm, record={
+            "Invoice": {"InvoiceID": invoice_id}, "Account": {"Code": bank["Code"]},
+            "Date": "2026-04-20", "Amount": amount})
 
     def remote_count(self, binding):
         return len(binding.remote_id.split(","))  # one Xero payment per allocation

@@ -93,3 +93,19 @@ class TestSyncTours(QuickBooksOnlineSetup, SyncCase):
     def test_what_a_sync_user_sees(self):
         self.start_tour(self.connection._form_url(), "accounting_sync_user_view_tour",
                         login=self.tour_user.login, timeout=120)
+
+    def test_settle_a_conflict_from_incoming_changes(self):
+        from datetime import date
+        move = self.invoice(price=10.0, quantity=1)
+        self.sync()
+        binding = self.binding(move)
+        self.sandbox.act("qbo", "update", "Invoice", self.remote_company, id=binding.remote_id,
+                         changes={"DueDate": "2026-05-31"})
+        self.env["accounting.sync.puller"]._pull(self.connection)
+        self.start_tour("/odoo/action-accounting_sync.accounting_sync_change_action",
+                        "accounting_sync_settle_conflict_tour", login=self.tour_user.login,
+                        timeout=120)
+        self.assertEqual(move.invoice_date_due, date(2026, 5, 31))
+        self.assertEqual(binding.remote_version, self.remote(
+            self.invoices, Id=binding.remote_id)[0]["SyncToken"])
+

@@ -222,3 +222,26 @@ tours.add("accounting_sync_user_view_tour", {
         },
     ],
 });
+
+tours.add("accounting_sync_settle_conflict_tour", {
+    steps: () => [
+        {
+            content: "Incoming changes: the conflict is listed, in plain words",
+            trigger: ".o_list_view .o_data_row td.o_data_cell:contains('now different from Odoo')",
+            run: "click",
+        },
+        {
+            content: "Odoo's and the remote values side by side",
+            trigger: ".o_form_view .o_field_widget[name='comparison']:contains('2026-05-31')",
+        },
+        {
+            content: "Accept the remote due date",
+            trigger: ".o_form_view button[name='action_accept_remote']",
+            run: "click",
+        },
+        {
+            content: "Applied",
+            trigger: ".o_form_view .o_field_widget[name='message']:contains('Remote version accepted')",
+        },
+    ],
+});
