@@ -351,6 +351,29 @@ class TestTwoWayQuickBooksOnline(TwoWayTests, QuickBooksOnlineSetup, SyncCase):
     def remote_currency_active(self):
         """The remote company's currency is the Odoo company's (USD)."""
 
+    def test_legacy_webhooks_of_several_realms_signed_wrong_then_right(self):
+        """The legacy payload, one delivery over two realms (only one connected here), first
+        signed with a wrong key (refused: Intuit keeps it and delivers it again)."""
+        self.use_webhooks()
+        self.sandbox.configure(qbo_webhook_format="legacy")
+        move = self.invoice(price=10.0, quantity=1)
+        [binding] = self.push(move)
+        time.sleep(1.1)
+        self.remote_payment([(binding, move.amount_total)], date(2026, 3, 14))
+        self.sandbox.act("qbo", "create", "Customer", self.other_remote_company,
+                         record={"DisplayName": "Someone else's customer"})
+        report = self.sandbox.deliver_webhooks("qbo", faults=["bad_signature", "multi_realm"])
+        self.assertEqual(set(report["statuses"]), {401}, report)
+        self.assertFalse(self.changes(source="webhook"))
+        report = self.sandbox.deliver_webhooks("qbo", faults=["multi_realm"])
+        self.assertEqual(set(report["statuses"]), {200}, report)
+        self.assertFalse(report["pending"])
+        notified = self.changes(source="webhook")
+        self.assertEqual(set(notified.mapped("remote_type")), {"customer_payment", "invoice"},
+                         "the other realm's customer was acknowledged, not recorded")
+        self.env["accounting.sync.puller"]._pull(self.connection, trigger="webhook")
+        self.assertEqual(move.payment_state, "paid")
+
     def remote_payment(self, allocations, day, currency=None):
         [invoice] = self.remote("Invoice", Id=allocations[0][0].remote_id)
         extra = {"CurrencyRef": {"value": currency}, "ExchangeRate": invoice.get(
@@ -434,6 +457,16 @@ class TestTwoWayXero(TwoWayTests, XeroSetup, SyncCase):
     def remote_currency_active(self):
         """The UK organisation's documents are in GBP: active in Odoo, with a rate."""
         self.setup_other_currency("GBP", rates=[("2026-01-01", 0.8)])
+
+    def test_intent_to_receive_passes(self):
+        """Xero's own check of the endpoint: 200 with an empty body for its correctly signed
+        calls, 401 for the others."""
+        self.use_webhooks()
+        report = self.sandbox.intent_to_receive()
+        self.assertTrue(report["passed"], report)
+        self.assertEqual({a["signed"]: a["status"] for a in report["attempts"]},
+                         {"correctly": 200, "incorrectly": 401})
+        self.assertFalse(self.changes(), "nothing recorded")
 
     def remote_payment(self, allocations, day, currency=None):
         code = self.connection.remote_record_ids.filtered(
