@@ -615,7 +615,7 @@ class AccountingSyncConnection(models.Model):
             return
         run = self.env["accounting.sync.puller"]._pull(
             self, trigger="webhook" if notified else "pull", full=full, commit=True,
-            keep_empty=False)
+            keep_empty=False, notified_only=bool(notified) and not due)
         # False: another worker is pulling; an empty recordset: it read nothing new.
         if full and run is not False and (not run or run.state != "failed"):
             self._write_outside({"last_full_pull_at": now})

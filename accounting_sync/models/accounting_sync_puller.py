@@ -2,9 +2,12 @@ import json
 import logging
 from datetime import timedelta
 
+import psycopg2
+
 from odoo import api, fields, models
 
 from ..providers import ProviderError
+from ..providers.base import Change
 from ..providers.incoming import moment, position
 from ..providers.incoming_json import dump
 
@@ -14,6 +17,8 @@ _logger = logging.getLogger(__name__)
 FIRST_PULL_DAYS = 29
 # The daily backstop reads at least this far back, whatever the cursors say.
 FULL_WINDOW = timedelta(days=1)
+# Changes applied per transaction by a committing pull (the scheduled job).
+APPLY_CHUNK = 25
 # pg_advisory_xact_lock(PULL_LOCK, connection id): one pull or apply of a connection at once.
 PULL_LOCK = 7346101
 
@@ -31,15 +36,33 @@ class AccountingSyncPuller(models.AbstractModel):
 
     @api.model
     def _pull(self, connection, trigger="pull", full=False, user=None, commit=False,
-              keep_empty=True):
+              keep_empty=True, notified_only=False):
         """Pull and apply the changes of ``connection``; the run it made. ``full``: read
         at least a day back (the daily backstop); ``commit``: commit at the end (the
         scheduled job); ``keep_empty``: keep the run of a pull that read nothing (else it
-        is dropped and an empty recordset returned: the cursors say when it read). False
-        when another transaction is pulling this connection."""
+        is dropped and an empty recordset returned: the cursors say when it read);
+        ``notified_only``: read only the remote types the waiting webhook events name (the
+        provider says which: Xero's resources are read one by one). False when another
+        transaction is pulling this connection."""
         connection = connection.sudo()
-        if not self._lock(connection, wait=False):
+        # A committing pull commits on its way (and applies in transactions of its own):
+        # it holds the lock for its database session, not for one transaction.
+        if not self._lock(connection, wait=False, session=commit):
             return False
+        try:
+            return self._pull_locked(connection, trigger, full, user, commit, keep_empty,
+                                     notified_only)
+        finally:
+            if commit:
+                unlock = "SELECT pg_advisory_unlock(%s, %s)"
+                try:
+                    self.env.cr.execute(unlock, (PULL_LOCK, connection.id))
+                except psycopg2.Error:  # this transaction failed: its caller rolls it back
+                    self.env.cr.rollback()  # pylint: disable=invalid-commit
+                    self.env.cr.execute(unlock, (PULL_LOCK, connection.id))
+
+    def _pull_locked(self, connection, trigger, full, user, commit, keep_empty,
+                     notified_only):
         Run = self.env["accounting.sync.run"].sudo()
         run = Run.create({"connection_id": connection.id, "trigger": trigger,
                           "user_id": (user or self.env.user).id})
@@ -60,10 +83,16 @@ class AccountingSyncPuller(models.AbstractModel):
              WHERE connection_id = %s AND source = 'webhook' AND state = 'new'
         """, (connection.id,))
         notified = self.env.cr.fetchone()[0]
+        adapter = connection._adapter()
+        types = tuple(capabilities.pull_types)
+        if notified_only and notified and not full:
+            types = tuple(adapter.pull_types_for(self._notifications(connection, notified))) \
+                or types
         try:
             result = connection._call_provider(lambda adapter, tokens: adapter.changes(
-                tokens, connection.remote_company_id, positions,
-                tuple(capabilities.pull_types)))
+                tokens, connection.remote_company_id,
+                {kind: at for kind, at in positions.items() if kind in types}, types),
+                adapter=adapter)
         except ProviderError as e:
             message = connection._message(e)
             cursors.write({"last_error": message})
@@ -72,7 +101,10 @@ class AccountingSyncPuller(models.AbstractModel):
             return run
         received = self._record_pulled(connection, result.changes)
         run._count(changes_received=received, reads=result.reads)
-        self.env["accounting.sync.applier"]._apply_changes(connection, run=run)
+        if commit:
+            self._apply_in_transactions(connection, run)
+        else:
+            self.env["accounting.sync.applier"]._apply_changes(connection, run=run)
         self._advance(connection, cursors, result, now)
         if notified and not result.failed:
             self.env["accounting.sync.change"].sudo().search([
@@ -100,16 +132,53 @@ class AccountingSyncPuller(models.AbstractModel):
         self._commit(commit)
         return run
 
-    def _lock(self, connection, wait=True):
-        """Hold this connection's pull lock until the transaction ends (``wait``: until it
-        is free, else False when another transaction holds it)."""
-        if wait:
-            self.env.cr.execute("SELECT pg_advisory_xact_lock(%s, %s)",
-                                (PULL_LOCK, connection.id))
-            return True
-        self.env.cr.execute("SELECT pg_try_advisory_xact_lock(%s, %s)",
-                            (PULL_LOCK, connection.id))
-        return self.env.cr.fetchone()[0]
+    def _apply_in_transactions(self, connection, run):
+        """Apply the new changes of ``connection`` :data:`APPLY_CHUNK` at a time, each
+        chunk in a transaction of its own, committed: Odoo's payment wizard slows down with
+        every environment a transaction has made (2.5× over 200 payments in one), and what
+        is applied is kept when a later chunk fails. The rows read are committed first, so
+        that those transactions see them; this transaction's pull lock keeps other pulls
+        of the connection out meanwhile."""
+        self.env.cr.commit()  # pylint: disable=invalid-commit
+        while True:
+            with self.env.registry.cursor() as cr:
+                env = self.env(cr=cr, su=True)
+                changes = env["accounting.sync.change"].search(
+                    [("connection_id", "=", connection.id), ("source", "=", "pull"),
+                     ("state", "=", "new")], order="occurred_at, id", limit=APPLY_CHUNK)
+                if not changes:
+                    break
+                env["accounting.sync.applier"]._apply_changes(
+                    connection.with_env(env), changes, run=run.with_env(env))
+        run.invalidate_recordset()
+
+    def _notifications(self, connection, last_id):
+        """The waiting webhook events of ``connection`` (up to ``last_id``) as Changes."""
+        self.env.cr.execute("""
+            SELECT event_id, remote_type, remote_id, operation, occurred_at, data
+              FROM accounting_sync_change
+             WHERE connection_id = %s AND source = 'webhook' AND state = 'new' AND id <= %s
+        """, (connection.id, last_id))
+        changes = []
+        for event_id, remote_type, remote_id, operation, occurred_at, data in \
+                self.env.cr.fetchall():
+            try:
+                data = json.loads(data or "{}")
+            except ValueError:
+                data = {}
+            changes.append(Change(event_id=event_id, company_id=connection.remote_company_id,
+                                  remote_type=remote_type, remote_id=remote_id,
+                                  operation=operation, occurred_at=occurred_at,
+                                  data=data if isinstance(data, dict) else {}))
+        return changes
+
+    def _lock(self, connection, wait=True, session=False):
+        """Hold this connection's pull lock until the transaction ends (``session``: until
+        it is released, whatever is committed meanwhile); ``wait``: until it is free, else
+        False when another transaction holds it."""
+        function = "pg_%sadvisory_%slock" % ("" if wait else "try_", "" if session else "xact_")
+        self.env.cr.execute("SELECT %s(%%s, %%s)" % function, (PULL_LOCK, connection.id))
+        return wait or self.env.cr.fetchone()[0]
 
     def _commit(self, commit):
         if commit:

@@ -336,8 +336,11 @@ class TwoWayTests:
         self.assertTrue(self.env["ir.cron.trigger"].search([("cron_id", "=", cron.id)]),
                         "the pull job is called at once")
         self.assertEqual(set(notified.mapped("state")), {"new"})
-        run = self.env["accounting.sync.puller"]._pull(self.connection, trigger="webhook")
+        run = self.env["accounting.sync.puller"]._pull(self.connection, trigger="webhook",
+                                                       notified_only=True)
         self.assertEqual(run.trigger, "webhook")
+        self.assertEqual(run.reads, self.reads_for_a_payment_event,
+                         "only what the events name is read")
         self.assertEqual(set(notified.mapped("state")), {"applied"})
         self.pull()
         self.assertEqual(len(self.odoo_payments(move)), 1)
@@ -347,6 +350,7 @@ class TwoWayTests:
 @tagged("post_install", "-at_install")
 class TestTwoWayQuickBooksOnline(TwoWayTests, QuickBooksOnlineSetup, SyncCase):
     webhook_key = QBO_TOKEN
+    reads_for_a_payment_event = 1  # one Change Data Capture call covers every type
 
     def remote_currency_active(self):
         """The remote company's currency is the Odoo company's (USD)."""
@@ -453,6 +457,7 @@ class TestTwoWayQuickBooksOnline(TwoWayTests, QuickBooksOnlineSetup, SyncCase):
 @tagged("post_install", "-at_install")
 class TestTwoWayXero(TwoWayTests, XeroSetup, SyncCase):
     webhook_key = XERO_KEY
+    reads_for_a_payment_event = 2  # the invoice event: Invoices, and Payments (no webhook)
 
     def remote_currency_active(self):
         """The UK organisation's documents are in GBP: active in Odoo, with a rate."""
