@@ -81,6 +81,18 @@ class TwoWayTests:
         self.assertEqual(len(self.remote(self.payments)), self.remote_payment_count(1))
         self.assertLessEqual(self.sandbox.api_calls(self.sandbox_provider) - calls, 1)
 
+    def test_bill_paid_remotely_is_paid_in_odoo(self):
+        bill = self.invoice(move_type="in_invoice", partner=self.vendor, price=45.0,
+                            quantity=1, taxes=self.env["account.tax"])
+        [binding] = self.push(bill)
+        self.remote_bill_payment(binding, bill.amount_total, date(2026, 3, 18))
+        self.pull()
+        payment = self.odoo_payments(bill)
+        self.assertEqual((len(payment), payment.payment_type, payment.amount),
+                         (1, "outbound", 45.0), self.changes().mapped("message"))
+        self.assertEqual(bill.payment_state, "paid")
+        self.assertEqual(self.binding(payment).remote_type, "vendor_payment")
+
     def test_payment_over_two_invoices_pays_each_its_part(self):
         first, second = self.invoice(price=100.0, quantity=1), self.invoice(price=50.0,
                                                                            quantity=1)
@@ -206,6 +218,19 @@ class TwoWayTests:
         # Cancelled because the remote company voided it: nothing is voided back.
         self.assertEqual(b2.state, "synced")
         self.assertFalse(b2.voided)
+
+    def test_invoice_voided_remotely_in_a_locked_period_is_reversed(self):
+        move = self.invoice(price=15.0, quantity=1)
+        [binding] = self.push(move)
+        self.connection.remote_void_policy = "cancel"
+        move.company_id.fiscalyear_lock_date = date(2026, 3, 31)
+        self.remote_void(binding)
+        self.pull()
+        self.assertEqual(move.state, "posted")
+        self.assertTrue(move.reversal_move_ids, self.changes().mapped("message"))
+        self.assertEqual(move.reversal_move_ids.state, "posted")
+        self.assertIn(move.payment_state, ("reversed", "paid"))
+        self.assertIn("Reversed", self.changes(binding_id=binding.id, state="applied").message)
 
     def test_remote_edit_is_a_conflict_settled_either_way(self):
         first, second = self.invoice(price=10.0, quantity=1), self.invoice(price=30.0,
@@ -394,6 +419,15 @@ class TestTwoWayQuickBooksOnline(TwoWayTests, QuickBooksOnlineSetup, SyncCase):
     def remote_payment_count(self, count):
         return count
 
+    def remote_bill_payment(self, binding, amount, day):
+        [bill] = self.remote("Bill", Id=binding.remote_id)
+        self.sandbox.act("qbo", "create", "BillPayment", self.remote_company, record={
+            "VendorRef": bill["VendorRef"], "TxnDate": day.isoformat(), "TotalAmt": amount,
+            "PayType": "Check", "CheckPayment": {"BankAccountRef": {
+                "value": self.bank_remote_id()}},
+            "Line": [{"Amount": amount, "LinkedTxn": [{"TxnId": binding.remote_id,
+                                                       "TxnType": "Bill"}]}]})
+
     def remote_delete_payment(self, remote_id):
         self.sandbox.act("qbo", "delete", "Payment", self.remote_company, id=remote_id)
 
@@ -488,6 +522,9 @@ class TestTwoWayXero(TwoWayTests, XeroSetup, SyncCase):
 
     def remote_payment_count(self, count):
         return count
+
+    def remote_bill_payment(self, binding, amount, day):
+        self.remote_payment([(binding, amount)], day)
 
     def remote_delete_payment(self, remote_id):
         self.sandbox.act("xero", "delete", "Payments", self.remote_company, id=remote_id)
