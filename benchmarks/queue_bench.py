@@ -221,6 +221,19 @@ def wake_cron_workers(db):
         cr.execute("NOTIFY cron_trigger, %s", (db,))
 
 
+def start_sandbox(port):
+    """The provider sandbox in a process of its own on ``port``, answering: (process, url)."""
+    process = subprocess.Popen([sys.executable, "-m", "provider_sandbox", "--port", str(port)],
+                               cwd=ROOT)
+    url = "http://127.0.0.1:%s" % port
+    try:
+        wait_for(lambda: requests.get(url + "/", timeout=1).ok, 10, pause=0.1)
+    except BaseException:
+        process.terminate()
+        raise
+    return process, url
+
+
 def wait_for(condition, seconds, pause=0.2):
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -319,12 +332,8 @@ def main():
     if args.phase:
         return measure(args)
     sync_bench.ensure_database(args.db)
-    port = free_port()
-    sandbox = subprocess.Popen([sys.executable, "-m", "provider_sandbox", "--port", str(port)],
-                               cwd=ROOT)
-    args.sandbox = "http://127.0.0.1:%s" % port
+    sandbox, args.sandbox = start_sandbox(free_port())
     try:
-        wait_for(lambda: requests.get(args.sandbox + "/", timeout=1).ok, 10, pause=0.1)
         command = [sys.executable, os.path.abspath(__file__), "--phase", "--db", args.db,
                    "--sandbox", args.sandbox, "--sizes", ",".join(map(str, args.sizes)),
                    "--edits", ",".join(map(str, args.edits)),
