@@ -19,7 +19,7 @@ FIRST_PULL_DAYS = 29
 FULL_WINDOW = timedelta(days=1)
 # Changes applied per transaction by a committing pull (the scheduled job).
 APPLY_CHUNK = 25
-# pg_advisory_xact_lock(PULL_LOCK, connection id): one pull or apply of a connection at once.
+# The advisory lock (PULL_LOCK, connection id): one pull or apply of a connection at once.
 PULL_LOCK = 7346101
 
 
@@ -137,7 +137,7 @@ class AccountingSyncPuller(models.AbstractModel):
         chunk in a transaction of its own, committed: Odoo's payment wizard slows down with
         every environment a transaction has made (2.5× over 200 payments in one), and what
         is applied is kept when a later chunk fails. The rows read are committed first, so
-        that those transactions see them; this transaction's pull lock keeps other pulls
+        that those transactions see them; this session's pull lock keeps other pulls
         of the connection out meanwhile."""
         self.env.cr.commit()  # pylint: disable=invalid-commit
         while True:
