@@ -13,8 +13,10 @@ from ..providers.incoming_json import dump
 
 _logger = logging.getLogger(__name__)
 
-# A first pull starts from when the connection was made, at most this far back.
-FIRST_PULL_DAYS = 29
+# A first pull starts from when the connection was made if that was at most this long ago,
+# else from now: a connection older than two-way sync brings no history back (payments
+# recorded by hand in Odoo meanwhile would be recorded twice).
+FIRST_PULL_LOOKBACK = timedelta(days=1)
 # The daily backstop reads at least this far back, whatever the cursors say.
 FULL_WINDOW = timedelta(days=1)
 # Changes applied per transaction by a committing pull (the scheduled job).
@@ -187,13 +189,15 @@ class AccountingSyncPuller(models.AbstractModel):
     @api.model
     def _cursors(self, connection, kinds, now):
         """The cursors of ``connection`` for ``kinds``, made where missing: a first pull
-        reads from when the connection was made (at most :data:`FIRST_PULL_DAYS` back)."""
+        reads from when the connection was made, or from now when that was more than
+        :data:`FIRST_PULL_LOOKBACK` ago."""
         Cursor = self.env["accounting.sync.cursor"].sudo()
         cursors = Cursor.search([("connection_id", "=", connection.id),
                                  ("remote_type", "in", list(kinds))])
         missing = [kind for kind in kinds if kind not in cursors.mapped("remote_type")]
         if missing:
-            start = max(connection.create_date or now, now - timedelta(days=FIRST_PULL_DAYS))
+            made = connection.create_date
+            start = made if made and made >= now - FIRST_PULL_LOOKBACK else now
             cursors |= Cursor.create([{"connection_id": connection.id, "remote_type": kind,
                                        "position": position(start)} for kind in missing])
         return cursors
