@@ -18,9 +18,10 @@ records of :mod:`.incoming`.
 * **Reads**: every API call sent counts in ``PullResult.reads`` (a call our own pacing
   refused before sending does not).
 """
-from datetime import timedelta
+from datetime import date, timedelta
 
 from . import webhooks
+from .answers import WrongShape
 from .base import Change
 from .errors import AuthorizationError, ProviderError, RateLimitError
 from .incoming import PullResult, moment, position
@@ -54,6 +55,17 @@ def wanted_types(capabilities, types):
 def event_id(provider, company_id, pull_type, remote_id, version):
     """A pulled change's id: the same remote record version read twice is one event."""
     return webhooks.event_id("pull", provider, company_id, pull_type, remote_id, version)
+
+
+def day(value, what):
+    """The date an ISO text (``2026-03-01``, or a time of that day) says, None for none;
+    WrongShape when it says none."""
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value[:10])
+    except ValueError:
+        raise WrongShape("%s is not a date" % what) from None
 
 
 def facts(**values):

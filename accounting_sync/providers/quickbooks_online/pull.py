@@ -35,11 +35,11 @@
   QBO gives to the second only), else ``update``; ``occurred_at`` is LastUpdatedTime
   (naive UTC).
 """
-from datetime import date, timedelta
+from datetime import timedelta
 from decimal import Decimal
 
 from .. import pull
-from ..answers import WrongShape, flag, number, obj, objects, reading, text, utc_time
+from ..answers import flag, number, obj, objects, reading, text, utc_time
 from ..base import utcnow
 from ..documents import Address
 from ..errors import ProviderError
@@ -255,13 +255,7 @@ def _ref(row, key):
 
 
 def _day(value, what):
-    value = text(value, what)
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(value[:10])
-    except ValueError:
-        raise WrongShape("%s is not a date" % what) from None
+    return pull.day(text(value, what), what)
 
 
 def _total(record):

@@ -28,7 +28,6 @@
   or ``void`` by status, ``create`` for a payment (Xero payments cannot be edited), else
   ``update``.
 """
-from datetime import date
 from decimal import Decimal
 
 from .. import pull
@@ -158,13 +157,7 @@ def _page_size(data, asked):
 
 def _day(value, what):
     """A Xero date (``/Date(ms+0000)/`` or ISO) as a date."""
-    value = xero_time(value)
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(value[:10])
-    except ValueError:
-        raise WrongShape("%s is not a date" % what) from None
+    return pull.day(xero_time(value), what)
 
 
 def _rate(row):
