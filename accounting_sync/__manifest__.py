@@ -17,6 +17,7 @@
         "views/accounting_sync_app_setting_views.xml",
         "views/accounting_sync_binding_views.xml",
         "views/accounting_sync_run_views.xml",
+        "views/accounting_sync_qbwc_session_views.xml",
         "views/accounting_sync_change_views.xml",
         "views/accounting_sync_cursor_views.xml",
         "views/accounting_sync_mapping_views.xml",

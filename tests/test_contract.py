@@ -36,7 +36,8 @@ XERO_KEY = "xero-webhook-key"
 # == capabilities =================================================================================
 
 def test_the_capabilities_table():
-    assert PROVIDERS == [("quickbooks_online", "QuickBooks Online"), ("xero", "Xero")]
+    assert PROVIDERS == [("quickbooks_online", "QuickBooks Online"), ("xero", "Xero"),
+                         ("quickbooks_desktop", "QuickBooks Desktop")]
     assert list(ADAPTERS) == [code for code, _label in PROVIDERS]
     qbo, xero = capabilities("quickbooks_online"), capabilities("xero")
     assert qbo is QuickBooksOnlineAdapter.CAPABILITIES and xero is XeroAdapter.CAPABILITIES

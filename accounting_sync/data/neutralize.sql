@@ -8,6 +8,8 @@ UPDATE accounting_sync_connection
        oauth_nonce = NULL,
        oauth_code_verifier = NULL,
        token_holder_id = NULL,
+       qbwc_password_hash = NULL,
+       qbwc_password_set = false,
        state = CASE WHEN state = 'connected' THEN 'disconnected' ELSE state END;
 
 UPDATE accounting_sync_app_setting
@@ -22,3 +24,6 @@ UPDATE ir_cron
 
 -- Pending authorizations waiting for a confirmation hold tokens too.
 DELETE FROM accounting_sync_connect_wizard;
+
+-- ... and Web Connector sessions: their tickets would let a copied Web Connector go on.
+UPDATE accounting_sync_qbwc_session SET state = 'expired' WHERE state = 'open';

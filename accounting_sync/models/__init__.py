@@ -1,6 +1,7 @@
 from . import accounting_sync_engine
 from . import accounting_sync_app_setting
 from . import accounting_sync_oauth_mixin
+from . import accounting_sync_qbwc_mixin
 from . import accounting_sync_connection
 from . import accounting_sync_binding
 from . import accounting_sync_request
@@ -11,6 +12,7 @@ from . import accounting_sync_applier
 from . import accounting_sync_importer
 from . import accounting_sync_request_member
 from . import accounting_sync_run
+from . import accounting_sync_qbwc_session
 from . import accounting_sync_remote_record
 from . import accounting_sync_mapping
 from . import res_config_settings

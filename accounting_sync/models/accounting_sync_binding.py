@@ -210,6 +210,8 @@ class AccountingSyncBinding(models.Model):
     def _due_exists(self, connection):
         """Whether anything of ``connection`` waits to be sent, or a run to resume: one
         query, through the due index."""
+        self.flush_model(["state", "attempts"])
+        self.env["accounting.sync.run"].flush_model(["state"])
         self.env.cr.execute("""
             SELECT 1 FROM accounting_sync_binding
              WHERE connection_id = %(id)s AND (state IN ('pending', 'to_void')

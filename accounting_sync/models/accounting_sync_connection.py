@@ -29,7 +29,8 @@ OUTSIDE_LOCK_TIMEOUT_MS = 2000
 class AccountingSyncConnection(models.Model):
     _name = "accounting.sync.connection"
     _description = "Accounting Sync Connection"
-    _inherit = ["mail.thread", "mail.activity.mixin", "accounting.sync.oauth.mixin"]
+    _inherit = ["mail.thread", "mail.activity.mixin", "accounting.sync.oauth.mixin",
+                "accounting.sync.qbwc.mixin"]
     _order = "company_id, name"
     _check_company_auto = True
 
@@ -282,7 +283,8 @@ class AccountingSyncConnection(models.Model):
         """The provider's adapter for this connection: its app settings, where it talks to
         (only the local sandbox set in Settings), a total deadline on every call."""
         self.ensure_one()
-        base_url = self._local_base_url() if self.environment == "local" else None
+        base_url = self._local_base_url() if self.environment == "local" and \
+            not self._capabilities().queued else None
         try:
             return get_adapter(
                 self.provider,
@@ -292,6 +294,7 @@ class AccountingSyncConnection(models.Model):
                 timeout=positive_param(self.env, PARAM_TIMEOUT, 30.0),
                 # the local sandbox's --time-scale, so that pacing follows its clock
                 time_scale=positive_param(self.env, PARAM_TIME_SCALE, 1.0),
+                **self._adapter_options(),
             )
         except ProviderError as e:
             raise UserError(self.env._(
@@ -306,8 +309,9 @@ class AccountingSyncConnection(models.Model):
         """The connection's form in the web client, within its menu and action."""
         return "/odoo/accounting-sync-connections/%s" % self.id
 
-    def _notification(self, message, kind="success", title=None, next_action=None):
-        params = {"message": message, "type": kind, "sticky": False}
+    def _notification(self, message, kind="success", title=None, next_action=None,
+                      sticky=False):
+        params = {"message": message, "type": kind, "sticky": sticky}
         if title:
             params["title"] = title
         if next_action:
@@ -345,7 +349,9 @@ class AccountingSyncConnection(models.Model):
                 "name": "Accounting Sync: %s" % connection.name,
                 "interval_number": max(connection.sync_interval, 1),
                 "interval_type": "minutes",
-                "active": connection.active and connection.state == "connected",
+                # (a queued provider's connector calls in: nothing to schedule)
+                "active": connection.active and connection.state == "connected"
+                and not connection._capabilities().queued,
             }
             if connection.cron_id:
                 connection.cron_id.write(values)
@@ -734,6 +740,8 @@ class AccountingSyncConnection(models.Model):
         if connection_id:
             domain.append(("id", "=", connection_id))
         for connection in self.search(domain):
+            if connection._capabilities().queued:
+                continue  # its connector calls in (QuickBooks Desktop: the Web Connector)
             running = Run.search([("connection_id", "=", connection.id),
                                   ("state", "=", "running")], limit=1)
             if running and running.lease_until and running.lease_until > now:

@@ -16,8 +16,9 @@ from odoo import api, models
 from odoo.exceptions import UserError
 
 from ..const import MODEL_OF_KIND
-from ..providers import ProviderError, ProviderUnavailableError, RateLimitError
+from ..providers import Answer, ProviderError, ProviderUnavailableError, RateLimitError
 from ..providers.documents import KINDS
+from ..providers.quickbooks_desktop import Removal
 from .params import MAX_ATTEMPTS, MAX_TRANSIENT_RETRIES
 from .run_context import MappingError, Paused, RunContext
 
@@ -140,7 +141,8 @@ class AccountingSyncEngine(models.AbstractModel):
         """The remote chart (read once) and the pre-flight: the accounts and taxes the due
         records need and lack, said once in the run's outcome."""
         connection = context.connection
-        if not connection.remote_record_ids:
+        if not connection.remote_record_ids and not context.capabilities.queued:
+            # (a queued provider's chart comes with its first link)
             connection._refresh_chart(outside=True)
         preflight = connection._preflight()
         if not preflight.ok:
@@ -161,7 +163,9 @@ class AccountingSyncEngine(models.AbstractModel):
         chunks, frozen_members = [], set()
         by_res_id = {b.res_id: b for b in bindings}
         fresh_after = self.env.cr.now() - REPLAY_WINDOW
-        for key, started, members in Request._frozen_sends(context.connection, kind, model):
+        frozen = [] if context.capabilities.queued else Request._frozen_sends(
+            context.connection, kind, model)
+        for key, started, members in frozen:
             if started < fresh_after or not all(res_id in by_res_id for res_id, _h in members):
                 continue  # too old to rely on the provider's replay, or a record left
             chunk = self.env["accounting.sync.binding"].browse(
@@ -203,11 +207,17 @@ class AccountingSyncEngine(models.AbstractModel):
             record.remote_id = binding.remote_id or None
             record.remote_version = binding.remote_version or None
             by_key[record.key] = binding
+        if context.capabilities.queued:
+            # Its plan builds the request bodies: whether to look a record up first is
+            # decided before (a queued request is never made again as it was).
+            for binding, record in to_send:
+                if hasattr(record, "find_existing"):
+                    record.find_existing = binding.res_id in in_flight
         for request in context.adapter.plan([record for _b, record in to_send]):
             # The same request again only if it is made exactly as it was (the same key);
             # else the records that may have reached the provider unanswered are looked up.
             again = request.key == frozen_key
-            for record in request.records:
+            for record in request.records if not context.capabilities.queued else ():
                 if hasattr(record, "find_existing"):
                     record.find_existing = not again and by_key[record.key].res_id in in_flight
             members = self.env["accounting.sync.binding"].browse(
@@ -261,13 +271,19 @@ class AccountingSyncEngine(models.AbstractModel):
         Request = self.env["accounting.sync.request"]
         connection = context.connection
         queued = context.capabilities.queued
+        if queued and request.body is None:
+            # Nothing of it can be sent (every record refused before sending): its answer
+            # is known at once.
+            self._receive(context, request, Answer(key=request.key), members, hashes)
+            return
         Request._start(connection, request, members, hashes,
-                       state="queued" if queued else "sent")
+                       state="queued" if queued else "sent",
+                       data=context.adapter.dump_request(request) if queued else None)
         if queued:
             members.write({"state": "waiting", "error_code": "queued", "run_id": context.run.id,
                            "last_error": self.env._("Queued: waiting for %s to fetch it.",
                                                     context.capabilities.label)})
-            context.run._count(waiting=len(members))
+            context.queued_out.append(request)
             return
         answer = self._execute_request(context, request)
         context.run._count(batches=1)
@@ -279,7 +295,11 @@ class AccountingSyncEngine(models.AbstractModel):
         turn."""
         results, follow_ups = context.adapter.interpret(request, answer)
         self.env["accounting.sync.request"]._answered(request.key, results)
+        # A record carried on by a follow-up (a look-up, then its add) is answered by it.
+        followed = {record.key for follow_up in follow_ups for record in follow_up.records}
         for binding, record, result in zip(members, request.records, results):
+            if record.key in followed:
+                continue
             self._apply(context, binding, record, result, hashes[binding.id],
                         False if result.outcome_unknown else request.key)
         self._wake_blocked(members.filtered(lambda b: b.state == "synced"))
@@ -287,6 +307,7 @@ class AccountingSyncEngine(models.AbstractModel):
         for follow_up in follow_ups:
             self._send(context, follow_up, self.env["accounting.sync.binding"].browse(
                 [by_key[r.key].id for r in follow_up.records]), hashes)
+        return results
 
     def _execute_request(self, context, request):
         """The adapter carries ``request`` out; throttling and outages wait and send the same
@@ -420,3 +441,140 @@ class AccountingSyncEngine(models.AbstractModel):
                                "attempts": binding.attempts + 1, "run_id": run.id})
                 run._count(failed=1)
             context.commit()
+
+    # ------------------------------------------------------------------------------------
+    # A queued provider: the next request, planned when its exchange asks; its answer later
+    # ------------------------------------------------------------------------------------
+
+    @api.model
+    def _queued_next(self, context, planned):
+        """Plan the next request of a queued provider's exchange from the due sync states
+        (kind by kind in dependency order, at most a batch; then the voids), leaving out
+        ``planned`` (binding ids already planned in this session: a record left pending by
+        its answer waits for the next session instead of looping). Returns the
+        providers.Request queued (its row committed, accounting.sync.request), or None when
+        nothing is due."""
+        connection = context.connection
+        Binding = self.env["accounting.sync.binding"]
+        if context.preflight is None:
+            context.preflight = self._preflight(context)
+        allowed = set(connection._allowed_kinds())
+        while not context.queued_out:
+            base = [("connection_id", "=", connection.id), ("id", "not in", list(planned))]
+            due = [("state", "=", "pending"), ("error_code", "!=", "void_failed")]
+            chunk = None
+            for kind in KINDS:
+                chunk = Binding.search(base + due + [("remote_type", "=", kind)], order="id",
+                                       limit=context.batch_size)
+                if chunk:
+                    break
+            if chunk:
+                planned.update(chunk.ids)
+                if chunk[0].remote_type not in allowed:
+                    chunk.write({"state": "skipped", "last_error": self.env._(
+                        "Out of the connection's access scope.")})
+                    continue
+                self._process_chunk(context, MODEL_OF_KIND[chunk[0].remote_type], chunk, None)
+                # A record that waits for another one is planned again once that one is
+                # synced (it is due again then, in this session too).
+                planned.difference_update(chunk.filtered(lambda b: b.state == "waiting").ids)
+                continue
+            voids = Binding.search(base + ["|", ("state", "=", "to_void"), "&",
+                                           ("state", "=", "pending"),
+                                           ("error_code", "=", "void_failed")],
+                                   order="id", limit=context.batch_size)
+            if not voids:
+                return None
+            planned.update(voids.ids)
+            self._queue_removals(context, voids)
+        return context.queued_out.pop(0)
+
+    def _queue_removals(self, context, bindings):
+        """Voids of documents and payments, and inactivations of contacts and products, as
+        queued requests (QuickBooks Desktop: TxnVoid, TxnDel, Mod with IsActive false)."""
+        adapter = context.adapter
+        todo = self.env["accounting.sync.binding"]
+        for binding in bindings:
+            if not binding.remote_id or binding.voided:
+                binding.write({"state": "synced"} if binding.remote_id else {
+                    "state": "skipped", "last_error": self.env._("Cancelled before it was "
+                                                                 "sent.")})
+            else:
+                todo |= binding
+        for kind in KINDS:
+            of_kind = todo.filtered(lambda b, k=kind: b.remote_type == k)
+            if not of_kind:
+                continue
+            orders = [Removal(key=binding._idempotency_key("remove:%s" % binding.remote_id),
+                              kind=kind, remote_id=binding.remote_id,
+                              remote_version=binding.remote_version,
+                              service=binding.res_model != "product.product" or self.env[
+                                  "product.product"].browse(binding.res_id).type == "service")
+                      for binding in of_kind]
+            for request in adapter.plan_removals(orders):
+                by_key = {order.key: binding for order, binding in zip(orders, of_kind)}
+                members = self.env["accounting.sync.binding"].browse(
+                    [by_key[r.key].id for r in request.records])
+                self._send(context, request, members, {b.id: False for b in members})
+
+    @api.model
+    def _queued_answer(self, context, row, raw):
+        """The answer ``raw`` (the qbXML response, or None when the connector reported an
+        error instead) to the queued request ``row``: the adapter's results on the records'
+        sync states, its follow-ups queued (``context.queued_out``). Returns the bindings
+        answered and their results, in order."""
+        adapter = context.adapter
+        request = adapter.load_request(row.records_data)
+        members = row.member_ids.sorted("position")
+        Binding = self.env["accounting.sync.binding"]
+        by_record = {(b.res_model, b.res_id): b for b in Binding.search([
+            ("connection_id", "=", context.connection.id),
+            ("res_model", "=", row.res_model), ("res_id", "in", members.mapped("res_id"))])}
+        # The records still carried by this request, in its order (a record re-planned since
+        # belongs to its newer request).
+        positions = {member.position: by_record.get((member.res_model, member.res_id))
+                     for member in members}
+        records, bindings = [], Binding
+        for position, record in enumerate(request.records):
+            binding = positions.get(position)
+            if binding:
+                records.append(record)
+                bindings |= binding
+        if not bindings:
+            return bindings, []
+        request.records = records
+        answer = Answer(key=request.key, raw=raw)
+        if request.operation == "write":
+            hashes = {m.res_id: m.payload_hash for m in members}
+            results = self._receive(context, request, answer, bindings,
+                                    {b.id: hashes.get(b.res_id) for b in bindings})
+        else:
+            results = self._receive_removals(context, request, answer, bindings)
+        return bindings, results
+
+    def _receive_removals(self, context, request, answer, bindings):
+        results, follow_ups = context.adapter.interpret(request, answer)
+        self.env["accounting.sync.request"]._answered(request.key, results)
+        run = context.run
+        for binding, result in zip(bindings, results):
+            if result.ok:
+                binding.write({"state": "synced", "voided": True, "run_id": run.id,
+                               "remote_version": result.remote_version or binding.remote_version,
+                               "answered_send": request.key,
+                               "last_synced_at": self.env.cr.now(), "last_error": False,
+                               "error_code": False})
+                run._count(voided=1)
+            elif result.outcome_unknown:
+                binding.write({"state": "pending", "error_code": "void_failed",
+                               "last_error": context.connection._message(result.error)})
+                run._count(unanswered=1)
+            else:
+                binding.write({"state": "failed", "error_code": "void_failed",
+                               "last_error": context.connection._message(result.error),
+                               "attempts": binding.attempts + 1, "run_id": run.id})
+                run._count(failed=1)
+        by_key = dict(zip((r.key for r in request.records), bindings))
+        for follow_up in follow_ups:
+            self._send(context, follow_up, self.env["accounting.sync.binding"].browse(
+                [by_key[r.key].id for r in follow_up.records]), {b.id: False for b in bindings})
+        return results

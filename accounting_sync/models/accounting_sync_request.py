@@ -59,6 +59,8 @@ class AccountingSyncRequest(models.Model):
     body = fields.Text(readonly=True, help="What was sent: the records' keys, remote ids and "
                                            "payload hashes (or a queued provider's request)")
     answer = fields.Text(readonly=True, help="What came back, record by record")
+    records_data = fields.Text(readonly=True, help="A queued provider's request as its adapter "
+                                                   "reads it back when the answer comes")
     member_ids = fields.One2many("accounting.sync.request.member", "request_id",
                                  string="Records Sent", readonly=True)
 
@@ -71,7 +73,7 @@ class AccountingSyncRequest(models.Model):
     # ------------------------------------------------------------------------------------
 
     @api.model
-    def _start(self, connection, request, bindings, hashes, state="sent"):
+    def _start(self, connection, request, bindings, hashes, state="sent", data=None):
         """Record, durably and at once, that ``request`` (a providers.Request: its key, kind
         and records) is about to be sent — or queued — for ``bindings`` (its records' sync
         states, in order; ``hashes``: their payload hashes by binding id). The same request
@@ -81,14 +83,14 @@ class AccountingSyncRequest(models.Model):
         try:
             with self.env.registry.cursor() as cr:
                 cr.execute("SET LOCAL lock_timeout = %s", (LOCK_TIMEOUT_MS,))
-                self._insert(cr, connection, request, bindings, hashes, state)
+                self._insert(cr, connection, request, bindings, hashes, state, data)
         except psycopg2.errors.LockNotAvailable:
             # Another transaction holds these records' rows (it wrote them and has not
             # finished): rather than wait, write them in ours.
-            self._insert(self.env.cr, connection, request, bindings, hashes, state)
+            self._insert(self.env.cr, connection, request, bindings, hashes, state, data)
 
     @api.model
-    def _insert(self, cr, connection, request, bindings, hashes, state):
+    def _insert(self, cr, connection, request, bindings, hashes, state, data=None):
         [model] = set(bindings.mapped("res_model"))
         body = request.body
         if body is None:  # answered at once: what identifies what was sent, for support
@@ -100,14 +102,15 @@ class AccountingSyncRequest(models.Model):
         cr.execute("""
             INSERT INTO accounting_sync_request
                         (key, connection_id, kind, operation, res_model, state, size,
-                         started_at, body)
-                 VALUES (%s, %s, %s, %s, %s, %s, %s, now() at time zone 'UTC', %s)
+                         started_at, body, records_data)
+                 VALUES (%s, %s, %s, %s, %s, %s, %s, now() at time zone 'UTC', %s, %s)
             ON CONFLICT (key)
               DO UPDATE SET state = EXCLUDED.state, started_at = EXCLUDED.started_at,
+                            body = EXCLUDED.body, records_data = EXCLUDED.records_data,
                             answer = NULL, answered_at = NULL
               RETURNING id
         """, (request.key, connection.id, request.kind, request.operation, model, state,
-              len(bindings), body), log_exceptions=False)
+              len(bindings), body, data), log_exceptions=False)
         [request_id] = cr.fetchone()
         cr.execute("""
             INSERT INTO accounting_sync_request_member
@@ -143,6 +146,36 @@ class AccountingSyncRequest(models.Model):
                 """, (answer, key), log_exceptions=False)
             except psycopg2.errors.LockNotAvailable:
                 cr.rollback()  # the answer is on the bindings anyway; this row is for support
+
+    @api.model
+    def _fetched(self, key):
+        """A queued request was handed to the provider's connector (the Web Connector): from
+        now on its records are in flight until its answer is applied. In a transaction of
+        its own, committed at once (the row is not visible to the exchange's)."""
+        with self.env.registry.cursor() as cr:
+            cr.execute("""
+                UPDATE accounting_sync_request
+                   SET state = 'sent', started_at = now() at time zone 'UTC'
+                 WHERE key = %s AND state = 'queued'
+            """, (key,))
+
+    @api.model
+    def _unanswered_members(self, connection):
+        """The sync states of ``connection`` whose last request (queued or fetched) never had
+        its answer applied: a QuickBooks Desktop session that ended before the answer came."""
+        self.env["accounting.sync.binding"].flush_model(["answered_send"])
+        self.env.cr.execute("""
+            SELECT b.id
+              FROM accounting_sync_request_member m
+              JOIN accounting_sync_request r ON r.id = m.request_id
+              JOIN accounting_sync_binding b
+                ON b.connection_id = m.connection_id AND b.res_model = m.res_model
+               AND b.res_id = m.res_id
+             WHERE m.connection_id = %s AND r.state IN ('queued', 'sent')
+               AND r.key IS DISTINCT FROM b.answered_send
+        """, (connection.id,))
+        return self.env["accounting.sync.binding"].browse(
+            [binding_id for (binding_id,) in self.env.cr.fetchall()])
 
     # ------------------------------------------------------------------------------------
     # What the engine asks: frozen sends, records in flight

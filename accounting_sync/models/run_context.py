@@ -54,6 +54,10 @@ class RunContext:
         self.max_inline_wait = INLINE_WAIT_CRON if commit else INLINE_WAIT_REQUEST
         self.backoff = positive_param(env, PARAM_RETRY_BACKOFF, 2.0)
         self.preflight = None
+        if self.capabilities.queued:  # QuickBooks Desktop: requests per exchange, as set
+            self.batch_size = max(connection.qbwc_batch_size or self.batch_size, 1)
+        # A queued provider's requests planned in this transaction, not yet fetched.
+        self.queued_out = []
         self._accounts = {}
         self._taxes = {}
         self._bindings = {}

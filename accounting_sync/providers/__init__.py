@@ -75,12 +75,13 @@ from .errors import (
     WebhookSignatureError,
 )
 from .messages import GROUPS, MESSAGES, NOUNS, group_of, render
+from .quickbooks_desktop import QuickBooksDesktopAdapter
 from .quickbooks_online import QuickBooksOnlineAdapter
 from .xero import XeroAdapter
 
 # The one table of providers: code -> adapter class, in the order they are offered.
 ADAPTERS = {adapter.CAPABILITIES.code: adapter
-            for adapter in (QuickBooksOnlineAdapter, XeroAdapter)}
+            for adapter in (QuickBooksOnlineAdapter, XeroAdapter, QuickBooksDesktopAdapter)}
 # (code, label) of every provider, in that order: the connection's selection.
 PROVIDERS = [(code, adapter.CAPABILITIES.label) for code, adapter in ADAPTERS.items()]
 
@@ -133,8 +134,9 @@ __all__ = [
     "ADAPTERS", "Adapter", "Answer", "AuthorizationError", "Capabilities", "Change",
     "ConfigurationError", "GROUPS", "InvalidGrantError", "MESSAGES", "NOUNS", "PROVIDERS",
     "ProviderError", "ProviderResponseError", "ProviderUnavailableError",
-    "QuickBooksOnlineAdapter", "RateLimitError", "RemoteCompany", "RemoteIdentity", "Request",
-    "Setting", "TokenSet", "WebhookPayloadError", "WebhookSignatureError", "XeroAdapter",
+    "QuickBooksDesktopAdapter", "QuickBooksOnlineAdapter", "RateLimitError", "RemoteCompany",
+    "RemoteIdentity", "Request", "Setting", "TokenSet", "WebhookPayloadError",
+    "WebhookSignatureError", "XeroAdapter",
     "capabilities", "check_company_id", "get_adapter", "group_of", "item_required",
     "item_required_kinds", "render", "utcnow",
 ]

@@ -24,6 +24,9 @@ Parameters, by name (every template uses only these):
                rate limit's name ("minute", "day"...); ``field``, ``header``, ``setting``,
                ``environment``, ``kind``, ``rule``, ``reason``, ``suffix``, ``found``,
                ``count`` as their names say
+``reference_kind`` / ``reference``  QuickBooks Desktop: what a record refers to that is
+               missing there (customer, vendor, product, account, tax, document, record) and
+               the id or name QuickBooks named; ``wanted`` the item type the product needs
 
 :data:`GROUPS` sorts the codes the way a person acts on them (the Odoo side's failed-item
 groups); :func:`group_of` answers one code's group.
@@ -233,6 +236,26 @@ MESSAGES = {
     "webhook_signature_bad": _lt("The %(provider)s webhook's signature (%(header)s) does not "
                                  "match: it was not sent by %(provider)s with this app's key."),
     "webhook_unreadable": _lt("The %(provider)s webhook cannot be read: %(problem)s."),
+    # -- QuickBooks Desktop (a queued provider: the Web Connector) -----------------------------
+    "qbd_read_refused": _lt("%(provider)s refused reading what changed: %(text)s. It is read "
+                            "again at the next Web Connector run."),
+    "qbd_locked": _lt("%(provider)s was busy with the %(noun)s %(record)s (in use or locked by "
+                      "another user); it is sent again in the next Web Connector session."),
+    "qbd_reference_missing": _lt("%(provider)s cannot find the %(reference_kind)s %(reference)s "
+                                 "that the %(noun)s %(record)s refers to: %(text)s. It is synced "
+                                 "first, then this record is sent again."),
+    "qbd_name_inactive": _lt("%(provider)s already has an inactive %(noun)s named “%(name)s”: "
+                             "reactivate it there (it is then linked), or give the Odoo record "
+                             "a distinct name."),
+    "qbd_item_type": _lt("%(provider)s already has an item named “%(name)s” of type %(found)s, "
+                         "not %(wanted)s: give the Odoo product a distinct name, or change its "
+                         "type to match."),
+    "qbd_payment_change": _lt("The %(noun)s %(record)s is already in %(provider)s, where this "
+                              "connector adds payments but never changes them: delete it there "
+                              "and reset its sync state to send it again."),
+    "qbd_payment_unallocated": _lt("%(provider)s records a bill payment only against bills, and "
+                                   "the payment %(record)s pays none: reconcile it with its "
+                                   "bills in Odoo first."),
 }
 
 # What ``noun``, ``thing`` and ``holder`` may be.
@@ -255,10 +278,11 @@ GROUPS = {
     # the record: its name or number is taken in the remote company
     "in_use": ("name_in_use", "item_in_use", "name_taken", "number_in_use", "number_taken",
                "duplicate_match", "refused_number_in_use", "refused_name_in_use",
-               "refused_item_code"),
+               "refused_item_code", "qbd_name_inactive", "qbd_item_type"),
     # the record: it cannot be sent as it is in Odoo (nothing was sent)
     "cannot_send": ("item_required", "allocation_invalid", "party_not_synced",
-                    "account_code_missing", "item_code_missing"),
+                    "account_code_missing", "item_code_missing", "qbd_payment_change",
+                    "qbd_payment_unallocated"),
     # the record: whether it was written is unknown; it stays pending, to be looked up
     "unknown_outcome": ("no_answer", "bad_answer"),
     # the record: refused by the provider (fix it in Odoo or there, then retry)
@@ -271,7 +295,7 @@ GROUPS = {
                 "status_locked", "void_before_recreate_refused", "recreate_refused",
                 "payments_replace_refused", "payments_completion_refused",
                 "payment_replace_failed", "payment_delete_refused", "void_refused",
-                "void_paid", "deactivate_refused"),
+                "void_paid", "deactivate_refused", "qbd_reference_missing"),
     # the connection: reconnect, or fix the settings
     "authorization": ("not_connected", "not_authorized", "token_expired", "forbidden",
                       "forbidden_company", "forbidden_organisation", "refused_authorization",
@@ -283,7 +307,7 @@ GROUPS = {
                       "bad_remote_id"),
     # later: wait (``retry_after``), or try again
     "throttled": ("throttled", "throttled_limit", "paced"),
-    "unavailable": ("unavailable", "unreachable", "timeout"),
+    "unavailable": ("unavailable", "unreachable", "timeout", "qbd_locked", "qbd_read_refused"),
     # the provider answered, not as documented
     "answer": ("unreadable_answer", "too_large", "redirect"),
     # a request refused (or not made) as a whole: not about one record
