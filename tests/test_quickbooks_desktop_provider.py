@@ -13,6 +13,8 @@ from accounting_sync.providers.documents import (
     Address, Allocation, Document, JournalEntry, JournalLine, Line, Party, Payment, Product, Ref,
 )
 from accounting_sync.providers.errors import ProviderResponseError
+from accounting_sync.providers.quickbooks_desktop import host as qbd_host
+from accounting_sync.providers.quickbooks_desktop import lists as qbd_lists
 from accounting_sync.providers.quickbooks_desktop import (
     ACCOUNT, CUSTOMER, ITEM, ITEM_SALES_TAX, SALES_TAX_CODE, TERMS, VENDOR,
     QuickBooksDesktopAdapter, Removal, dump_request, list_request, load_request, parse_host,
@@ -520,3 +522,15 @@ def test_round_trip_keeps_keys_numbers_and_body():
         ("i1", "INV/2026/00001", "find"), ("i2", "INV/2026/00002", "add")]
     with pytest.raises(ProviderResponseError):
         load_request("{not json")
+
+
+def test_numbers_qbxml_never_writes_are_no_numbers():
+    """A hostile or broken answer cannot make a number cost seconds of CPU (the SOAP fuzz
+    found ``1e999999`` in a StdDueDays, and a 5,000-digit qbXML version)."""
+    ret = etree.fromstring("<StandardTermsRet><ListID>1</ListID><Name>x</Name>"
+                            "<StdDueDays>1e999999</StdDueDays><DiscountPct>12.5</DiscountPct>"
+                            "</StandardTermsRet>")
+    terms = qbd_lists.terms(ret)
+    assert (terms.due_days, terms.discount_percent) == (None, Decimal("12.5"))
+    assert qbd_host.version_tuple("1" * 5000) is None
+    assert qbd_host.version_tuple("CA3.0") == (3, 0)

@@ -16,3 +16,4 @@ from . import test_webhooks
 from . import test_two_way
 from . import test_webhook_fuzz
 from . import test_quickbooks_desktop
+from . import test_qbwc_fuzz

@@ -12,7 +12,7 @@ from ..errors import ProviderResponseError
 from .reading import boolean, statuses, text
 
 OUR_VERSION = "13.0"
-_VERSION = re.compile(r"^\s*(?:[A-Z]{2})?(\d+)(?:\.(\d+))?\s*$")
+_VERSION = re.compile(r"^\s*(?:[A-Z]{2})?(\d{1,9})(?:\.(\d{1,9}))?\s*$")
 # HomeCurrencyRef FullName (QuickBooks' currency list) -> ISO 4217, for the usual homes.
 CURRENCY_CODES = {"us dollar": "USD", "canadian dollar": "CAD", "british pound sterling": "GBP",
                   "pound sterling": "GBP", "euro": "EUR", "australian dollar": "AUD"}

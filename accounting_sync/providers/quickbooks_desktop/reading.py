@@ -108,16 +108,25 @@ def text(node, path):
     return value or None
 
 
+MAX_NUMBER_CHARS = 40
+MAX_EXPONENT = 15  # QuickBooks' amounts are at most 15 digits before the point
+
+
 def decimal(node, path):
-    """The number at ``path`` as Decimal (None when absent or not a number)."""
+    """The number at ``path`` as Decimal (None when absent, not a number, or beyond what
+    an amount, a quantity or a rate can be: an exponent like ``1e999999`` would cost
+    seconds of CPU in every later conversion)."""
     value = text(node, path)
-    if value is None:
+    if value is None or len(value) > MAX_NUMBER_CHARS:
         return None
     try:
         number = Decimal(value)
     except InvalidOperation:
         return None
-    return number if number.is_finite() else None
+    if not number.is_finite() or not number.is_zero() and not \
+            -MAX_EXPONENT <= number.adjusted() <= MAX_EXPONENT:
+        return None
+    return number
 
 
 def boolean(node, path, default=True):
