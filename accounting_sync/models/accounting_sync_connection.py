@@ -519,6 +519,11 @@ class AccountingSyncConnection(models.Model):
                     "res_id": wizard.id, "view_mode": "form", "target": "new",
                     "name": self.env._("When does syncing start?")}
         self._check_can_sync()
+        if self._capabilities().queued:
+            return self._notification(self.env._(
+                "%(connection)s syncs when the Web Connector runs: %(count)s records are "
+                "queued for it.", connection=self.name, count=self.qbwc_queued_count),
+                kind="info")
         self.sudo().sync_requested_by_id = self.env.user
         self._schedule_sync()
         return self._notification(self.env._(

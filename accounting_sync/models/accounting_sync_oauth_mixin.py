@@ -405,8 +405,14 @@ class AccountingSyncOAuthMixin(models.AbstractModel):
 
     def _call_provider(self, func, adapter=None):
         """Call ``func(adapter, tokens)`` with a fresh token; on a 401, refresh once and
-        retry once; then name the case."""
+        retry once; then name the case. A queued provider is never called: its connector
+        calls in (QuickBooks Desktop: the Web Connector)."""
         self.ensure_one()
+        if self._capabilities().queued:
+            raise UserError(self.env._(
+                "%(connection)s is reached only when its %(provider)s connector calls in: "
+                "what is queued is sent at its next run.", connection=self.name,
+                provider=self._provider_label()))
         adapter = adapter or self._adapter()
         tokens = self._get_access_tokens()
         try:

@@ -513,6 +513,18 @@ class TestQuickBooksDesktopSessions(QuickBooksDesktopCase):
         self.assertTrue(self.qbwc_session().ok, "a new session goes on")
         self.assertEqual(len(self.remote("Invoice")), 1)
 
+    def test_odoo_never_calls_out(self):
+        """Sync Now says the Web Connector does it; nothing tries to reach QuickBooks."""
+        self.link()
+        self.invoice()
+        action = self.connection.action_sync_now()
+        self.assertEqual(action["params"]["type"], "info")
+        self.assertIn("Web Connector", action["params"]["message"])
+        action = self.connection.action_test_connection()
+        self.assertEqual(action["params"]["type"], "danger")
+        self.assertIn("connector calls in", action["params"]["message"])
+        self.assertFalse(self.remote("Invoice"))
+
     def test_only_administrators_manage_the_web_connector(self):
         user = self.env["res.users"].create({
             "name": "Sync user", "login": "qbd_sync_user", "password": "qbd_sync_user",
