@@ -154,8 +154,9 @@ def master_data(env):
     return product, partners
 
 
-def invoices(env, product, partners, size, first):
-    """``size`` posted invoices dated ``first``, ``first`` + 1 day...; size/10 customers."""
+def invoices(env, product, partners, size, first, commit=False):
+    """``size`` posted invoices dated ``first``, ``first`` + 1 day...; size/10 customers.
+    ``commit``: each 50 committed as they are posted (qbd_bench: thousands of invoices)."""
     customers = partners[:max(size // 10, 1)]
     moves = env["account.move"]
     for start in range(0, size, 50):
@@ -168,6 +169,9 @@ def invoices(env, product, partners, size, first):
         } for i in range(start, min(start + 50, size))])
         batch.action_post()
         moves |= batch
+        if commit:
+            env.cr.commit()
+            env.invalidate_all()
     return moves
 
 
@@ -431,15 +435,18 @@ def _sign(key, body):
     return sign(key, body)
 
 
-def start_server(args):
-    """A real Odoo server on the database (threaded, no cron thread) on a free port."""
-    port = free_port()
-    log_path = os.path.join(ROOT, ".run", "two-way-bench-server.log")
+def start_server(args, port=None, log_name="two-way-bench-server.log"):
+    """A real Odoo server on the database (threaded, no cron thread) on ``port`` (default:
+    a free one), its log (werkzeug's access lines at INFO) in .run/``log_name``. Also used
+    by qbd_bench."""
+    port = port or free_port()
+    log_path = os.path.join(ROOT, ".run", log_name)
     log = open(log_path, "w")
     # One database named by -d and no --db-filter: Odoo serves it without listing the
     # databases (with a filter it lists them, on a new connection to the postgres database,
     # for every request that has no session — every webhook delivery): --server-db-filter.
-    db_filter = ["--db-filter", "^%s$" % args.db] if args.server_db_filter else []
+    db_filter = ["--db-filter", "^%s$" % args.db] if getattr(args, "server_db_filter",
+                                                              False) else []
     process = subprocess.Popen(
         [sys.executable, "-m", "odoo", "-d", args.db, *db_filter,
          "--addons-path", sync_bench.addons_path(), "--http-interface", "127.0.0.1",
@@ -447,7 +454,13 @@ def start_server(args):
          "--log-level", "warn", "--log-handler", "werkzeug:INFO"],
         stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, env=child_env())
     url = "http://127.0.0.1:%s" % port
-    wait_for(lambda: requests.get(url + "/web/login", timeout=5).ok, 180)
+    try:
+        wait_for(lambda: requests.get(url + "/web/login", timeout=5).ok, 180)
+    except BaseException:
+        process.kill()
+        process.wait(10)
+        log.close()
+        raise
     return {"process": process, "url": url, "log": log, "log_path": log_path}
 
 

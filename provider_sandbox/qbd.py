@@ -258,6 +258,8 @@ class CompanyFile:
         self.counters = {"list": 0x80000000, "txn": 0x1A2A, "TxnNumber": 0, "seq": 0}
         self.iterators, self.sessions = {}, set()
         self.faults, self.calls = [], []
+        # while _rebalance works: payments applied by document, what is open on each
+        self._applied = self._opened = None
         if seed:
             self._seed()
 
@@ -1070,19 +1072,31 @@ class CompanyFile:
         record.pop("IsAutoApply", None)
 
     def _payments_of(self, doc_id):
-        """(payment kind, payment, amount applied to doc_id as document or as credit)."""
+        """(payment kind, payment, amount applied to doc_id as document or as credit); from
+        the index :meth:`_rebalance` builds while it works (nothing it calls changes the
+        payments), else by scanning them."""
+        if self._applied is not None:
+            return iter(self._applied.get(doc_id, ()))
+        return iter(self._index_applied().get(doc_id, ()))
+
+    def _index_applied(self):
+        applied = {}
         for kind in PAYMENT_TARGETS:
             for payment in self.txns[kind].values():
                 for entry in payment.get("AppliedToTxnRet", []):
-                    if entry["TxnID"] == doc_id:
-                        yield kind, payment, money(entry["Amount"])
+                    applied.setdefault(entry["TxnID"], []).append(
+                        (kind, payment, money(entry["Amount"])))
                     for credit in entry.get("LinkedTxn", []):
-                        if credit["TxnID"] == doc_id:
-                            yield kind, payment, -money(credit["Amount"])
+                        applied.setdefault(credit["TxnID"], []).append(
+                            (kind, payment, -money(credit["Amount"])))
+        return applied
 
     def _open(self, kind, doc):
         """What is still open on a document: its total less the payments applied to it (and,
         for an invoice or a bill, the credits applied with them; for a credit, its uses)."""
+        key = (kind, doc["TxnID"])
+        if self._opened is not None and key in self._opened:
+            return self._opened[key]
         used = sum((amount for _k, _p, amount in self._payments_of(doc["TxnID"])), ZERO)
         if kind in ("Invoice", "Bill"):
             for _k, payment, _a in self._payments_of(doc["TxnID"]):
@@ -1090,7 +1104,10 @@ class CompanyFile:
                     if entry["TxnID"] == doc["TxnID"]:
                         used += sum((-money(c["Amount"]) for c in entry.get("LinkedTxn", [])),
                                     ZERO)
-        return money(doc.get("_total", "0")) - used
+        result = money(doc.get("_total", "0")) - used
+        if self._opened is not None:
+            self._opened[key] = result
+        return result
 
     def _check_applied(self, kind, record):
         if kind in ("Invoice", "CreditMemo", "Bill", "VendorCredit") and \
@@ -1101,17 +1118,23 @@ class CompanyFile:
     def _rebalance(self):
         """Set every document's balance fields from the payments applied to it; a document
         whose balance moves is modified (new EditSequence and TimeModified), as in QuickBooks
-        when a payment is applied to it or taken off it."""
+        when a payment is applied to it or taken off it. The payments are indexed by
+        document and what is open on each worked out once per call: a scan of every payment
+        for every document made a 2,000-invoice company file take hours."""
         balance_fields = ("AppliedAmount", "BalanceRemaining", "IsPaid", "CreditRemaining",
                           "OpenAmount")
-        for kind in ("Invoice", "CreditMemo", "Bill", "VendorCredit"):
-            for doc in self.txns[kind].values():
-                before = [doc.get(f) for f in balance_fields]
-                self._set_balance(kind, doc)
-                if any(v is not None for v in before) and \
-                        before != [doc.get(f) for f in balance_fields]:
-                    self._stamp(doc)
-        self._rebalance_payments_and_names()
+        self._applied, self._opened = self._index_applied(), {}
+        try:
+            for kind in ("Invoice", "CreditMemo", "Bill", "VendorCredit"):
+                for doc in self.txns[kind].values():
+                    before = [doc.get(f) for f in balance_fields]
+                    self._set_balance(kind, doc)
+                    if any(v is not None for v in before) and \
+                            before != [doc.get(f) for f in balance_fields]:
+                        self._stamp(doc)
+            self._rebalance_payments_and_names()
+        finally:
+            self._applied = self._opened = None
 
     def _set_balance(self, kind, doc):
         total = money(doc.get("_total", "0"))
@@ -1135,21 +1158,28 @@ class CompanyFile:
                     if doc is not None:
                         entry["BalanceRemaining"] = fmt(self._open(PAYMENT_TARGETS[kind][0],
                                                                    doc))
+        def by_party(kind, ref):
+            grouped = {}
+            for record in self.txns[kind].values():
+                grouped.setdefault(record[ref]["ListID"], []).append(record)
+            return grouped
+        invoices, credits = by_party("Invoice", "CustomerRef"), by_party("CreditMemo",
+                                                                         "CustomerRef")
+        payments = by_party("ReceivePayment", "CustomerRef")
         for customer in self.lists["Customer"].values():
-            balance = sum((self._open("Invoice", d) for d in self.txns["Invoice"].values()
-                           if d["CustomerRef"]["ListID"] == customer["ListID"]), ZERO)
-            balance -= sum((self._open("CreditMemo", d) for d in self.txns["CreditMemo"].values()
-                            if d["CustomerRef"]["ListID"] == customer["ListID"]), ZERO)
-            balance -= sum((money(p.get("UnusedPayment", "0"))
-                            for p in self.txns["ReceivePayment"].values()
-                            if p["CustomerRef"]["ListID"] == customer["ListID"]), ZERO)
+            key = customer["ListID"]
+            balance = sum((self._open("Invoice", d) for d in invoices.get(key, ())), ZERO)
+            balance -= sum((self._open("CreditMemo", d) for d in credits.get(key, ())), ZERO)
+            balance -= sum((money(p.get("UnusedPayment", "0")) for p in payments.get(key, ())),
+                           ZERO)
             customer["Balance"] = customer["TotalBalance"] = fmt(balance)
+        bills, vendor_credits = by_party("Bill", "VendorRef"), by_party("VendorCredit",
+                                                                        "VendorRef")
         for vendor in self.lists["Vendor"].values():
-            balance = sum((self._open("Bill", d) for d in self.txns["Bill"].values()
-                           if d["VendorRef"]["ListID"] == vendor["ListID"]), ZERO)
-            balance -= sum((self._open("VendorCredit", d)
-                            for d in self.txns["VendorCredit"].values()
-                            if d["VendorRef"]["ListID"] == vendor["ListID"]), ZERO)
+            key = vendor["ListID"]
+            balance = sum((self._open("Bill", d) for d in bills.get(key, ())), ZERO)
+            balance -= sum((self._open("VendorCredit", d) for d in vendor_credits.get(key, ())),
+                           ZERO)
             vendor["Balance"] = fmt(balance)
 
     def _unlink(self, doc_id):
