@@ -418,11 +418,25 @@ class AccountingSyncQbwcSession(models.Model):
         context = self._run_context()
         planned = set(json.loads(self.planned or "[]"))
         request = context.env["accounting.sync.engine"]._queued_next(context, planned)
-        self.planned = json.dumps(sorted(planned))
+        self.planned = json.dumps(self._still_planned(planned))
         self._queue_keys(context.queued_out)
         if request is not None:
             self.records_sent += request.size or len(request.records)
         return request
+
+    def _still_planned(self, planned):
+        """The planned sync states that could come up again in this session: those not
+        settled yet (the settled ones are not due, and keeping them would make every
+        exchange of a large queue read a longer list)."""
+        if not planned:
+            return []
+        self.env["accounting.sync.binding"].flush_model(["state"])
+        self.env.cr.execute("""
+            SELECT id FROM accounting_sync_binding
+             WHERE id = ANY(%s) AND state IN ('pending', 'waiting')
+          ORDER BY id
+        """, (sorted(planned),))
+        return [binding_id for (binding_id,) in self.env.cr.fetchall()]
 
     def _queue_keys(self, requests):
         if requests:
