@@ -109,6 +109,7 @@ class AccountingSyncQbwcSession(models.Model):
                                                 "in order (space-separated keys)")
     planned = fields.Text(readonly=True, default="[]",
                           help="Sync states planned in this session (each once)")
+    preflight_done = fields.Boolean(readonly=True)
     exchanges = fields.Integer(readonly=True)
     records_sent = fields.Integer(readonly=True)
     last_error = fields.Char(readonly=True)
@@ -329,7 +330,12 @@ class AccountingSyncQbwcSession(models.Model):
         """The engine's context for this session's run: as superuser (the Web Connector
         logged in with the connection's password), in the connection's company."""
         session = self.sudo().with_company(self.connection_id.company_id)
-        return RunContext(session.env, session.connection_id, session.run_id, commit=False)
+        context = RunContext(session.env, session.connection_id, session.run_id, commit=False)
+        if self.preflight_done:
+            # The pre-flight (what the queue needs and lacks) reads every due record: once
+            # a session, in its first planning, not in every exchange.
+            context.preflight = False
+        return context
 
     def _fail(self, message, state="failed"):
         self.write({"last_error": message, "state": state})
@@ -418,7 +424,8 @@ class AccountingSyncQbwcSession(models.Model):
         context = self._run_context()
         planned = set(json.loads(self.planned or "[]"))
         request = context.env["accounting.sync.engine"]._queued_next(context, planned)
-        self.planned = json.dumps(self._still_planned(planned))
+        self.write({"planned": json.dumps(self._still_planned(planned)),
+                    "preflight_done": True})
         self._queue_keys(context.queued_out)
         if request is not None:
             self.records_sent += request.size or len(request.records)
