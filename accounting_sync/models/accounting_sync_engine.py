@@ -461,7 +461,10 @@ class AccountingSyncEngine(models.AbstractModel):
         allowed = set(connection._allowed_kinds())
         while not context.queued_out:
             base = [("connection_id", "=", connection.id), ("id", "not in", list(planned))]
-            due = [("state", "=", "pending"), ("error_code", "!=", "void_failed")]
+            # pending, or failed with attempts left (sent again, as the other providers'
+            # runs do), but not a void that failed
+            due = ["|", ("state", "=", "pending"), "&", ("state", "=", "failed"),
+                   ("attempts", "<", MAX_ATTEMPTS), ("error_code", "!=", "void_failed")]
             chunk = None
             for kind in KINDS:
                 chunk = Binding.search(base + due + [("remote_type", "=", kind)], order="id",
@@ -477,7 +480,8 @@ class AccountingSyncEngine(models.AbstractModel):
                 self._process_chunk(context, MODEL_OF_KIND[chunk[0].remote_type], chunk, None)
                 # A record that waits for another one is planned again once that one is
                 # synced (it is due again then, in this session too).
-                planned.difference_update(chunk.filtered(lambda b: b.state == "waiting").ids)
+                planned.difference_update(chunk.filtered(
+                    lambda b: b.state == "waiting" and b.error_code == "blocked").ids)
                 continue
             voids = Binding.search(base + ["|", ("state", "=", "to_void"), "&",
                                            ("state", "=", "pending"),

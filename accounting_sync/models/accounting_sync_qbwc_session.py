@@ -433,14 +433,16 @@ class AccountingSyncQbwcSession(models.Model):
 
     def _still_planned(self, planned):
         """The planned sync states that could come up again in this session: those not
-        settled yet (the settled ones are not due, and keeping them would make every
-        exchange of a large queue read a longer list)."""
+        synced or skipped (those are not due, and keeping them would make every exchange of
+        a large queue read a longer list), nor waiting for another record (planned again
+        once that one is synced); a failed one is sent again next session."""
         if not planned:
             return []
-        self.env["accounting.sync.binding"].flush_model(["state"])
+        self.env["accounting.sync.binding"].flush_model(["state", "error_code"])
         self.env.cr.execute("""
             SELECT id FROM accounting_sync_binding
-             WHERE id = ANY(%s) AND state IN ('pending', 'waiting')
+             WHERE id = ANY(%s) AND (state IN ('pending', 'failed')
+                   OR state = 'waiting' AND error_code IS DISTINCT FROM 'blocked')
           ORDER BY id
         """, (sorted(planned),))
         return [binding_id for (binding_id,) in self.env.cr.fetchall()]

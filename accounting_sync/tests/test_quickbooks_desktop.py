@@ -295,12 +295,20 @@ class TestQuickBooksDesktopSessions(QuickBooksDesktopCase):
 
     def test_name_used_by_a_vendor_is_a_failed_item_naming_it(self):
         self.link()
-        self.company_file.act_as_user("add", "Vendor", record={"Name": "Azure Interior"})
-        self.invoice()
+        vendor = self.company_file.act_as_user("add", "Vendor", record={"Name": "Azure Interior"})
+        invoice = self.invoice()
         self.qbwc_session()
         binding = self.binding(self.customer)
-        self.assertEqual(binding.state, "failed")
+        self.assertEqual((binding.state, binding.attempts), ("failed", 1))
         self.assertIn("Azure Interior", binding.last_error)
+        # renamed in QuickBooks: the next session sends it again (attempts left), then the
+        # invoice that waited for it
+        self.company_file.act_as_user("mod", "Vendor", id=vendor["ListID"],
+                                      changes={"Name": "Azure Interior Supplies"})
+        report = self.qbwc_session()
+        self.assertTrue(report.ok, report.describe())
+        self.assertEqual(self.binding(self.customer).state, "synced")
+        self.assertEqual(self.binding(invoice).state, "synced", self.binding(invoice).last_error)
 
     def test_lost_answer_is_looked_up_not_added_twice(self):
         self.link()
