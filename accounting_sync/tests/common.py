@@ -78,6 +78,44 @@ def sandbox():
     return _SANDBOX
 
 
+def create_master_data(cls):
+    """What every sync test sends: a sale tax of ``cls.tax_rate``, a service with it, a
+    customer and a vendor (``cls.tax``, ``cls.service``, ``cls.customer``, ``cls.vendor``)."""
+    cls.tax = cls.env["account.tax"].create({
+        "name": "Sales tax %s%%" % cls.tax_rate, "amount": cls.tax_rate,
+        "type_tax_use": "sale", "company_id": cls.env.company.id})
+    cls.service = cls.env["product.product"].create({
+        "name": "Consulting", "type": "service", "list_price": 120.0,
+        "default_code": "CONS", "taxes_id": [Command.set(cls.tax.ids)],
+        "supplier_taxes_id": [Command.clear()]})
+    cls.customer = cls.env["res.partner"].create({
+        "name": "Azure Interior", "email": "azure@example.com", "is_company": True})
+    cls.vendor = cls.env["res.partner"].create({
+        "name": "Wood Corner", "email": "wood@example.com", "is_company": True})
+
+
+def map_remote(case, connection, remote, account=None, tax=None):
+    """Map ``account`` (or ``tax``) to the remote record of ``connection`` named ``remote``."""
+    kind = "account" if account else "tax"
+    remote_record = connection.remote_record_ids.filtered(
+        lambda r: r.kind == kind and r.name == remote)
+    case.assertEqual(len(remote_record), 1, "remote %s %r not found" % (kind, remote))
+    case.env["accounting.sync.mapping"].create({
+        "connection_id": connection.id, "kind": kind,
+        "account_id": account.id if account else False, "tax_id": tax.id if tax else False,
+        "remote_record_id": remote_record.id, "matched_by": "manual"})
+
+
+def register_payment(case, moves, day=date(2026, 3, 5), amount=None):
+    """Pay ``moves`` through Odoo's payment wizard, from the company's bank journal."""
+    values = {"payment_date": day,
+              "journal_id": case.company_data["default_journal_bank"].id}
+    if amount:
+        values["amount"] = amount
+    return case.env["account.payment.register"].with_context(
+        active_model="account.move", active_ids=moves.ids).create(values)._create_payments()
+
+
 class RecordingServer:
     """A server on 127.0.0.1 that is not a provider: it records every request it gets (an
     attacker's host, or where a redirect points) and answers 200 with ``body``."""
@@ -240,17 +278,7 @@ class SyncCase(RpcMixin, AccountTestInvoicingCommon, HttpCase):
         ICP.set_param("accounting_sync.local_time_scale", "1000")
         # A failing request is sent again within the run: quickly, here.
         ICP.set_param("accounting_sync.retry_backoff", "0.05")
-        cls.tax = cls.env["account.tax"].create({
-            "name": "Sales tax %s%%" % cls.tax_rate, "amount": cls.tax_rate,
-            "type_tax_use": "sale", "company_id": cls.env.company.id})
-        cls.service = cls.env["product.product"].create({
-            "name": "Consulting", "type": "service", "list_price": 120.0,
-            "default_code": "CONS", "taxes_id": [Command.set(cls.tax.ids)],
-            "supplier_taxes_id": [Command.clear()]})
-        cls.customer = cls.env["res.partner"].create({
-            "name": "Azure Interior", "email": "azure@example.com", "is_company": True})
-        cls.vendor = cls.env["res.partner"].create({
-            "name": "Wood Corner", "email": "wood@example.com", "is_company": True})
+        create_master_data(cls)
 
     def setUp(self):
         super().setUp()
@@ -302,14 +330,7 @@ class SyncCase(RpcMixin, AccountTestInvoicingCommon, HttpCase):
         return connection
 
     def map(self, connection, remote, account=None, tax=None):
-        kind = "account" if account else "tax"
-        remote_record = connection.remote_record_ids.filtered(
-            lambda r: r.kind == kind and r.name == remote)
-        self.assertEqual(len(remote_record), 1, "remote %s %r not found" % (kind, remote))
-        self.env["accounting.sync.mapping"].create({
-            "connection_id": connection.id, "kind": kind,
-            "account_id": account.id if account else False, "tax_id": tax.id if tax else False,
-            "remote_record_id": remote_record.id, "matched_by": "manual"})
+        map_remote(self, connection, remote, account=account, tax=tax)
 
     def invoice(self, move_type="out_invoice", partner=None, day=date(2026, 3, 1),
                 price=100.0, quantity=3, taxes=None, post=True, company_data=None):
@@ -329,13 +350,7 @@ class SyncCase(RpcMixin, AccountTestInvoicingCommon, HttpCase):
         return move
 
     def pay(self, moves, day=date(2026, 3, 5), amount=None):
-        values = {"payment_date": day,
-                  "journal_id": self.company_data["default_journal_bank"].id}
-        if amount:
-            values["amount"] = amount
-        return self.env["account.payment.register"].with_context(
-            active_model="account.move", active_ids=moves.ids).create(
-                values)._create_payments()
+        return register_payment(self, moves, day=day, amount=amount)
 
     def sync(self):
         run = self.connection._sync(trigger="button")

@@ -11,7 +11,9 @@ from odoo import Command, fields
 from odoo.addons.account.tests.common import AccountTestInvoicingCommon
 from odoo.tests import HttpCase, tagged
 
-from .common import START, RpcMixin  # (common puts provider_sandbox on the path)
+from .common import (  # (common puts provider_sandbox on the path)
+    START, RpcMixin, create_master_data, map_remote, register_payment,
+)
 
 from provider_sandbox.qbd import Clock, CompanyFile  # noqa: E402  pylint: disable=wrong-import-order
 from provider_sandbox.qbwc import WebConnector  # noqa: E402  pylint: disable=wrong-import-order
@@ -32,17 +34,7 @@ class QuickBooksDesktopCase(RpcMixin, AccountTestInvoicingCommon, HttpCase):
     def setUpClass(cls):
         super().setUpClass()
         cls.env.user.groups_id |= cls.env.ref("accounting_sync.group_accounting_sync_admin")
-        cls.tax = cls.env["account.tax"].create({
-            "name": "Sales tax %s%%" % cls.tax_rate, "amount": cls.tax_rate,
-            "type_tax_use": "sale", "company_id": cls.env.company.id})
-        cls.service = cls.env["product.product"].create({
-            "name": "Consulting", "type": "service", "list_price": 120.0,
-            "default_code": "CONS", "taxes_id": [Command.set(cls.tax.ids)],
-            "supplier_taxes_id": [Command.clear()]})
-        cls.customer = cls.env["res.partner"].create({
-            "name": "Azure Interior", "email": "azure@example.com", "is_company": True})
-        cls.vendor = cls.env["res.partner"].create({
-            "name": "Wood Corner", "email": "wood@example.com", "is_company": True})
+        create_master_data(cls)
 
     def setUp(self):
         super().setUp()
@@ -92,14 +84,7 @@ class QuickBooksDesktopCase(RpcMixin, AccountTestInvoicingCommon, HttpCase):
         return report
 
     def map(self, remote, account=None, tax=None):
-        kind = "account" if account else "tax"
-        remote_record = self.connection.remote_record_ids.filtered(
-            lambda r: r.kind == kind and r.name == remote)
-        self.assertEqual(len(remote_record), 1, "remote %s %r not found" % (kind, remote))
-        self.env["accounting.sync.mapping"].create({
-            "connection_id": self.connection.id, "kind": kind,
-            "account_id": account.id if account else False, "tax_id": tax.id if tax else False,
-            "remote_record_id": remote_record.id, "matched_by": "manual"})
+        map_remote(self, self.connection, remote, account=account, tax=tax)
 
     def invoice(self, move_type="out_invoice", partner=None, price=100.0, quantity=3,
                 day=date(2026, 3, 1)):
@@ -119,13 +104,7 @@ class QuickBooksDesktopCase(RpcMixin, AccountTestInvoicingCommon, HttpCase):
         return move
 
     def pay(self, moves, day=date(2026, 3, 5), amount=None):
-        values = {"payment_date": day,
-                  "journal_id": self.company_data["default_journal_bank"].id}
-        if amount:
-            values["amount"] = amount
-        return self.env["account.payment.register"].with_context(
-            active_model="account.move", active_ids=moves.ids).create(
-                values)._create_payments()
+        return register_payment(self, moves, day=day, amount=amount)
 
     def binding(self, record):
         return self.env["accounting.sync.binding"].search([
