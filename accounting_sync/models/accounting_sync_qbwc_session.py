@@ -320,7 +320,11 @@ class AccountingSyncQbwcSession(models.Model):
         looked up in QuickBooks before being added; the records QuickBooks had locked are
         due again too."""
         Binding = self.env["accounting.sync.binding"].sudo()
-        stuck = self.env["accounting.sync.request"]._unanswered_members(connection)
+        Request = self.env["accounting.sync.request"].sudo()
+        # The member rows of answered sends go first (as every run of the other providers
+        # does): what is left to read is what is in flight, not every record ever sent.
+        Request._forget_answered(connection)
+        stuck = Request._unanswered_members(connection)
         stuck |= Binding.search([("connection_id", "=", connection.id),
                                  ("state", "=", "waiting"), ("error_code", "=", LOCKED)])
         stuck.filtered(lambda b: b.state in ("waiting", "pending")).write(
