@@ -457,6 +457,7 @@ class QBOAccounting:
             Route("GET", company + r"/query", self.query),
             Route("POST", company + r"/query", self.query),
             Route("GET", company + r"/preferences", self.preferences),
+            Route("GET", company + r"/reports/(?P<report>[A-Za-z]+)", self.report),
             Route("POST", company + r"/(?P<entity>[A-Za-z]+)", self.write),
             Route("GET", company + r"/(?P<entity>[A-Za-z]+)/(?P<id>[^/]+)", self.read),
         ]
@@ -510,6 +511,12 @@ class QBOAccounting:
         from .qbo_cdc import change_data_capture
         return self.replayable(request, MAX_REQUESTID, lambda books: self.ok(
             change_data_capture(self, books, request.query)))
+
+    def report(self, request):
+        """GET /reports/{TrialBalance|AgedReceivables|AgedPayables} (qbo_reports.py)."""
+        from .qbo_reports import report
+        return self.replayable(request, MAX_REQUESTID, lambda books: json_response(
+            200, report(books, request.args["report"], request.query)))
 
     # -- HTTP handlers ---------------------------------------------------------------------
 

@@ -420,12 +420,18 @@ class XeroAccounting:
         return [
             Route("PUT", r"/xero/api\.xro/2\.0/CreditNotes/(?P<id>[^/]+)/Allocations",
                   self.allocate),
+            Route("GET", r"/xero/api\.xro/2\.0/Reports/TrialBalance", self.trial_balance),
             Route("GET", base + r"/?", self.list),
             Route("GET", base + r"/(?P<id>[^/]+)", self.get_one),
             Route("PUT", base + r"/?", self.write),
             Route("POST", base + r"/?", self.write),
             Route("POST", base + r"/(?P<id>[^/]+)", self.write),
         ]
+
+    def trial_balance(self, request):
+        """GET /Reports/TrialBalance?date=&paymentsOnly= (xero_reports.py)."""
+        from .xero_reports import trial_balance_response
+        return trial_balance_response(self.orgs[self.provider.tenant(request)], request.query)
 
     # -- the Python API -----------------------------------------------------------------------
 
