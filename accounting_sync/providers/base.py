@@ -457,6 +457,16 @@ class Adapter:
         """The provider's writer for one company and one call."""
         raise NotImplementedError
 
+    # -- the books, as a reconciliation reads them ----------------------------------------------
+
+    def books(self, tokens, company_id, as_of, start, kinds, known=None, basis="accrual",
+              budget=None):
+        """The remote company's trial balance, agings and documents of ``kinds`` dated from
+        ``start`` to ``as_of`` (and, by id, the ``known`` ones the window did not hold), each
+        read counted against ``budget`` (a :class:`~.books.ReadBudget`): a
+        :class:`~.books.RemoteBooks` (see :mod:`.books`)."""
+        raise NotImplementedError("%s has no books to read here." % self.label)
+
     # -- changes -------------------------------------------------------------------------------
 
     def changes(self, tokens, company_id, cursors, types=None):

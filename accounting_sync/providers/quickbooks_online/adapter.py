@@ -13,7 +13,8 @@ from ..http import retry_after
 from ..oauth import OAuthAdapter
 from ..pull import wanted_types
 from ..rate_limits import Rate
-from . import pull, webhooks
+from ..books import ReadBudget
+from . import books, pull, webhooks
 from .lookups import PAGE, QBO_ID
 from .payloads import ENTITIES, ITEM_REQUIRED_KINDS, LABEL
 from .writer import QboWriter
@@ -210,6 +211,17 @@ class QuickBooksOnlineAdapter(OAuthAdapter):
     @staticmethod
     def _request_id(headers):
         return headers.get("intuit_tid")
+
+    # -- the books ---------------------------------------------------------------------------
+
+    def books(self, tokens, company_id, as_of, start, kinds, known=None, basis="accrual",
+              budget=None):
+        """The realm's trial balance, agings and documents (:mod:`.books`)."""
+        writer = self._writer(tokens, self.check_company_id(company_id))
+        writer.client.use_decimal = True  # amounts as Decimal, to the cent
+        with reading(self.label):
+            return books.QboBooks(writer, budget or ReadBudget()).run(
+                as_of, start, kinds, known, basis)
 
     # -- changes -------------------------------------------------------------------------------
 

@@ -19,7 +19,8 @@ from ..http import retry_after
 from ..oauth import OAuthAdapter
 from ..pull import wanted_types
 from ..rate_limits import Rate
-from . import pull, webhooks
+from ..books import ReadBudget
+from . import books, pull, webhooks
 from .lookups import UUID, xero_id
 from .payloads import LABEL, RESOURCES
 from .writer import XeroWriter
@@ -28,10 +29,10 @@ BASE_SCOPES = ["offline_access", "openid", "email", "profile"]
 # Granular scopes: apps created since March 2026 may not ask for accounting.transactions.
 SCOPES = {
     "customers_sales": ["accounting.contacts", "accounting.invoices", "accounting.payments",
-                        "accounting.settings"],
+                        "accounting.settings", "accounting.reports.trialbalance.read"],
     "all_accounting": ["accounting.contacts", "accounting.invoices", "accounting.payments",
                        "accounting.settings", "accounting.manualjournals",
-                       "accounting.banktransactions"],
+                       "accounting.banktransactions", "accounting.reports.trialbalance.read"],
 }
 
 
@@ -55,6 +56,7 @@ class XeroAdapter(OAuthAdapter):
         multiple_companies=True)
     uses_pkce = True
     page_size = pull.PAGE_SIZE  # elements a page of a pull asks for (.pull); lower in tests
+    books_page_size = books.PAGE_SIZE  # ... of a reconciliation's document read (.books)
     default_refresh_ttl = 60 * 86400  # expires after 60 days unused
     # Per tenant (provider-facts 2.2): 60 a minute, 5,000 a day.
     RATE_LIMITS = (Rate("minute", 60, 60.0), Rate("day", 5000, 86400.0, burst=5000))
@@ -246,6 +248,17 @@ class XeroAdapter(OAuthAdapter):
     @staticmethod
     def _request_id(headers):
         return headers.get("Xero-Correlation-Id")
+
+    # -- the books ---------------------------------------------------------------------------
+
+    def books(self, tokens, company_id, as_of, start, kinds, known=None, basis="accrual",
+              budget=None):
+        """The organisation's trial balance, documents and the agings they give
+        (:mod:`.books`)."""
+        writer = self._writer(tokens, self.check_company_id(company_id))
+        with reading(self.label):
+            return books.XeroBooks(writer, budget or ReadBudget(), self.books_page_size).run(
+                as_of, start, kinds, known, basis)
 
     # -- changes -------------------------------------------------------------------------------
 
