@@ -1,3 +1,4 @@
 from . import main
 from . import webhook
 from . import qbwc
+from . import reconciliation

@@ -15,6 +15,8 @@ from . import accounting_sync_run
 from . import accounting_sync_qbwc_session
 from . import accounting_sync_remote_record
 from . import accounting_sync_mapping
+from . import accounting_sync_reconciliation
+from . import accounting_sync_reconciliation_line
 from . import res_config_settings
 from . import accounting_sync_mixin
 from . import account_move

@@ -159,6 +159,48 @@ class AccountingSyncConnection(models.Model):
     changes_failed_count = fields.Integer(compute="_compute_change_counts")
     webhook_url = fields.Char(compute="_compute_webhook_url",
                               help="Where the provider's webhooks are to be sent")
+    # Reconciliation (accounting.sync.reconciliation)
+    responsible_id = fields.Many2one(
+        "res.users", default=lambda self: self.env.user, tracking=True,
+        help="Gets an activity when a reconciliation finds the books differ.")
+    reconcile_interval_days = fields.Integer(
+        string="Reconcile Every (days)", default=7,
+        help="How often the books are compared by themselves; 0: only with the Reconcile "
+             "button.")
+    next_reconciliation_at = fields.Datetime(readonly=True, copy=False)
+    reconciliation_read_budget = fields.Integer(
+        string="Reads per Reconciliation", default=500,
+        help="The provider meters reads (QuickBooks Online CorePlus, Xero egress): a "
+             "reconciliation makes at most this many calls and says what it left unread.")
+    reconciliation_ids = fields.One2many("accounting.sync.reconciliation", "connection_id")
+    last_reconciliation_id = fields.Many2one(
+        "accounting.sync.reconciliation", compute="_compute_last_reconciliation")
+    last_reconciliation_state = fields.Selection(
+        [("running", "Running"), ("done", "Done"), ("partial", "Partly read"),
+         ("failed", "Failed")], compute="_compute_last_reconciliation")
+    last_reconciliation_summary = fields.Char(compute="_compute_last_reconciliation")
+    last_reconciliation_difference_count = fields.Integer(
+        compute="_compute_last_reconciliation")
+    # Overview
+    last_run_id = fields.Many2one("accounting.sync.run", compute="_compute_last_run",
+                                  help="The newest run of this connection, finished or not.")
+    last_run_at = fields.Datetime(string="Last Run Started", compute="_compute_last_run")
+    last_run_state = fields.Selection(
+        selection=lambda self: self.env["accounting.sync.run"]._fields[
+            "state"]._description_selection(self.env),
+        string="Last Run Status", compute="_compute_last_run")
+    last_run_outcome = fields.Char(compute="_compute_last_run",
+                                   help="What the last run did, or what stopped it.")
+    renewal_date = fields.Date(
+        string="Authorization Ends", compute="_compute_renewal",
+        help="The day the provider stops honouring this connection's authorization unless it "
+             "is renewed first. Empty when there is none (not connected, QuickBooks Desktop).")
+    days_until_renewal = fields.Integer(
+        compute="_compute_renewal",
+        help="Days left before the authorization given at Connect expires (0: today or "
+             "already). The daily keep-alive renews it where the provider allows; otherwise "
+             "someone must click Connect and sign in again before then. Not used by "
+             "QuickBooks Desktop, which has no token.")
 
     _sql_constraints = [
         ("remote_company_unique", "unique(company_id, provider, remote_company_id)",
@@ -211,6 +253,73 @@ class AccountingSyncConnection(models.Model):
             connection.changes_conflict_count = counts.get((connection.id, "conflict"), 0)
             connection.changes_failed_count = counts.get((connection.id, "failed"), 0)
             connection.last_webhook_at = last.get(connection)
+
+    def _compute_last_run(self):
+        """The newest run of each connection, its state and outcome: one query for all."""
+        Run = self.env["accounting.sync.run"]
+        rows = {}
+        if self.ids:
+            Run.flush_model(["connection_id", "start", "state", "outcome", "records_synced",
+                             "failed", "changes_applied"])
+            self.env.cr.execute("""
+                SELECT DISTINCT ON (connection_id) connection_id, id, start, state, outcome,
+                       records_synced, failed, changes_applied
+                  FROM accounting_sync_run
+                 WHERE connection_id = ANY(%s)
+                 ORDER BY connection_id, id DESC
+            """, (self.ids,))
+            rows = {row[0]: row[1:] for row in self.env.cr.fetchall()}
+        for connection in self:
+            run_id, start, state, outcome, synced, failed, applied = rows.get(
+                connection.id, (False,) * 7)
+            connection.last_run_id = Run.browse(run_id)
+            connection.last_run_at = start
+            connection.last_run_state = state
+            connection.last_run_outcome = outcome or (
+                run_id and self._run_outcome(synced, failed, applied))
+
+    def _run_outcome(self, synced, failed, applied):
+        """A run's counters in a few words, for a run that said nothing itself."""
+        parts = [text for count, text in (
+            (synced, self.env._("%s records synced", synced)),
+            (applied, self.env._("%s changes applied", applied)),
+            (failed, self.env._("%s failed", failed)),
+        ) if count]
+        return ", ".join(parts) or self.env._("Nothing to do")
+
+    @api.depends("provider", "state", "refresh_token_expires_at")
+    def _compute_renewal(self):
+        """From the refresh token's expiry (a secret field, read as superuser): only the
+        date and the days left, which are not secret."""
+        now = fields.Datetime.now()
+        for connection, conn in zip(self, self.sudo()):
+            expires_at = connection.provider and connection.state != "draft" and \
+                connection._capabilities().credentials == "oauth" and \
+                conn.refresh_token_expires_at
+            connection.renewal_date = expires_at and expires_at.date()
+            connection.days_until_renewal = max((expires_at - now).days, 0) \
+                if expires_at else 0
+
+    def _compute_last_reconciliation(self):
+        """The last finished reconciliation of each connection: one query for all."""
+        Reconciliation = self.env["accounting.sync.reconciliation"]
+        last = {}
+        if self.ids:
+            Reconciliation.flush_model(["connection_id", "state"])
+            self.env.cr.execute("""
+                SELECT DISTINCT ON (connection_id) connection_id, id
+                  FROM accounting_sync_reconciliation
+                 WHERE connection_id = ANY(%s) AND state != 'running'
+                 ORDER BY connection_id, id DESC
+            """, (self.ids,))
+            last = dict(self.env.cr.fetchall())
+        for connection in self:
+            rec = Reconciliation.browse(last.get(connection.id)).with_prefetch(
+                tuple(last.values()))
+            connection.last_reconciliation_id = rec
+            connection.last_reconciliation_state = rec.state
+            connection.last_reconciliation_summary = rec._summary() if rec else False
+            connection.last_reconciliation_difference_count = rec.difference_count
 
     @api.depends("provider")
     def _compute_webhook_url(self):
@@ -630,6 +739,128 @@ class AccountingSyncConnection(models.Model):
         # False: another worker is pulling; an empty recordset: it read nothing new.
         if full and run is not False and (not run or run.state != "failed"):
             self._write_outside({"last_full_pull_at": now})
+
+    # ------------------------------------------------------------------------------------
+    # Reconciliation
+    # ------------------------------------------------------------------------------------
+
+    def _check_can_reconcile(self):
+        self.ensure_one()
+        if self._capabilities().queued:
+            raise UserError(self.env._(
+                "%(connection)s is reached only when its %(provider)s connector calls in: its "
+                "books are not compared here.", connection=self.name,
+                provider=self._provider_label()))
+        self._check_can_sync()
+
+    def action_reconcile(self):
+        """Compare the books now, as of today, and open the result."""
+        self.ensure_one()
+        self._check_sync_user()
+        self._check_can_reconcile()
+        rec = self.env["accounting.sync.reconciliation"]._reconcile(self, user=self.env.user)
+        self.sudo()._write_outside({"next_reconciliation_at": self._next_reconciliation()})
+        return {"type": "ir.actions.act_window", "res_model": rec._name, "res_id": rec.id,
+                "view_mode": "form", "target": "current"}
+
+    def action_open_reconciliations(self):
+        return self._open_action("accounting_sync.accounting_sync_reconciliation_action",
+                                 connection_id=self.id)
+
+    def action_open_last_reconciliation(self):
+        self.ensure_one()
+        if not self.last_reconciliation_id:
+            return self.action_open_reconciliations()
+        return {"type": "ir.actions.act_window", "res_model": "accounting.sync.reconciliation",
+                "res_id": self.last_reconciliation_id.id, "view_mode": "form",
+                "target": "current"}
+
+    def _next_reconciliation(self):
+        days = self.reconcile_interval_days
+        return fields.Datetime.now() + timedelta(days=days) if days > 0 else False
+
+    @api.model
+    def _cron_reconcile(self, commit=True):
+        """Each connected connection whose reconciliation is due compares its books (the
+        first one an interval after it was scheduled); each committed on its own (``commit``),
+        one that fails does not stop the others."""
+        now = fields.Datetime.now()
+        for connection in self.search([("state", "=", "connected"),
+                                       ("sync_start_date", "!=", False),
+                                       ("needs_reset", "=", False),
+                                       ("reconcile_interval_days", ">", 0)]):
+            if connection._capabilities().queued:
+                continue
+            if not connection.next_reconciliation_at:
+                connection.next_reconciliation_at = connection._next_reconciliation()
+                continue
+            if connection.next_reconciliation_at > now:
+                continue
+            # The slot is claimed (committed) before the provider is called: a token refresh
+            # commits this row from another transaction meanwhile.
+            connection.next_reconciliation_at = connection._next_reconciliation()
+            if commit:
+                self.env.cr.commit()  # pylint: disable=invalid-commit
+            try:
+                self.env["accounting.sync.reconciliation"]._reconcile(
+                    connection, trigger="schedule", user=connection.responsible_id)
+                if commit:
+                    self.env.cr.commit()  # pylint: disable=invalid-commit
+            except Exception:  # noqa: BLE001 - one connection's failure is its own
+                _logger.exception("Accounting sync: reconciliation of connection %s failed",
+                                  connection.id)
+                if not commit:
+                    raise
+                self.env.cr.rollback()  # pylint: disable=invalid-commit
+
+    # Overview: each figure of a card opens exactly the records it counts (the actions'
+    # default filters that would narrow or group them further are replaced).
+
+    def action_open_failed_items(self):
+        return self._open_action("accounting_sync.accounting_sync_binding_action_failed",
+                                 context={"search_default_failed": 1}, state="failed")
+
+    def action_open_changes_waiting(self):
+        return self._open_action("accounting_sync.accounting_sync_change_action",
+                                 context={"search_default_todo": 1}, state="new")
+
+    def action_open_changes_conflict(self):
+        return self._open_action("accounting_sync.accounting_sync_change_action",
+                                 context={"search_default_conflict": 1}, state="conflict")
+
+    def action_open_last_run(self):
+        self.ensure_one()
+        if not self.last_run_id:
+            return self.action_open_runs()
+        return {"type": "ir.actions.act_window", "res_model": "accounting.sync.run",
+                "res_id": self.last_run_id.id, "view_mode": "form", "views": [(False, "form")],
+                "target": "current"}
+
+    def action_open_reconciliation_differences(self):
+        """The differences of the last reconciliation that are not ignored (its count)."""
+        self.ensure_one()
+        if not self.last_reconciliation_id:
+            return self.action_open_reconciliations()
+        return {"type": "ir.actions.act_window",
+                "res_model": "accounting.sync.reconciliation.line",
+                "name": self.env._("Differences: %s", self.last_reconciliation_id.display_name),
+                "view_mode": "list,form", "views": [(False, "list"), (False, "form")],
+                "domain": [("reconciliation_id", "=", self.last_reconciliation_id.id),
+                           ("difference_class", "!=", False), ("ignored", "=", False)],
+                "context": {}, "target": "current"}
+
+    def action_open_runs_graph(self):
+        """Records synced per day by connection (of these connections), from their runs."""
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "accounting_sync.accounting_sync_run_action")
+        graph = self.env.ref("accounting_sync.accounting_sync_run_view_graph")
+        action.update({
+            "name": self.env._("Records Synced"),
+            "domain": [("connection_id", "in", self.ids)],
+            "view_mode": "graph,pivot,list,form",
+            "views": [(graph.id, "graph"), (False, "pivot"), (False, "list"), (False, "form")],
+        })
+        return action
 
     def action_open_mappings(self):
         return self._open_action("accounting_sync.accounting_sync_mapping_action",

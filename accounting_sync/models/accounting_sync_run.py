@@ -39,6 +39,10 @@ class AccountingSyncRun(models.Model):
     linked = fields.Integer(readonly=True, help="Found in the remote company and linked, "
                                                 "instead of created a second time")
     updated = fields.Integer(readonly=True)
+    records_synced = fields.Integer(
+        compute="_compute_records_synced", store=True,
+        help="Created, linked and updated: the records this run put in step with the remote "
+             "company (what the Records Synced graph adds up).")
     unchanged = fields.Integer(readonly=True)
     failed = fields.Integer(readonly=True)
     skipped = fields.Integer(readonly=True)
@@ -73,6 +77,11 @@ class AccountingSyncRun(models.Model):
     failed_binding_ids = fields.One2many(
         "accounting.sync.binding", "run_id", domain=[("state", "=", "failed")],
         string="Failed Items", readonly=True)
+
+    @api.depends("created", "linked", "updated")
+    def _compute_records_synced(self):
+        for run in self:
+            run.records_synced = run.created + run.linked + run.updated
 
     @api.depends("connection_id", "start")
     def _compute_display_name(self):

@@ -17,3 +17,5 @@ from . import test_two_way
 from . import test_webhook_fuzz
 from . import test_quickbooks_desktop
 from . import test_qbwc_fuzz
+from . import test_reconciliation
+from . import test_overview
