@@ -106,7 +106,7 @@ class XeroBooks:
                           - set(self.books.documents))
             for part in chunks(left, IDS_SIZE):
                 if resource == "Invoices":
-                    self._read(resource, i_ds=",".join(part))
+                    self._read(resource, i_ds=list(part))
                 else:  # GET CreditNotes takes no IDs: a where clause names them
                     self._read(resource, where=where_any([(spec[1], i) for i in part]))
             self.books.not_found |= {i for i in left if i not in self.books.documents}
