@@ -2,7 +2,8 @@
 the Web Connector hands it a request: the lists (accounts, sales tax codes and items, service
 and non-inventory items, terms, payment methods, customers, vendors, employees, other names)
 and the transactions (Invoice, CreditMemo, Bill, VendorCredit, ReceivePayment,
-BillPaymentCheck, JournalEntry) of one company file, with QuickBooks' identifiers (ListID,
+BillPaymentCheck, JournalEntry) of one company file, and the trial balance of those books
+(``GeneralSummaryReportQueryRq``, see ``qbd_reports``), with QuickBooks' identifiers (ListID,
 TxnID, TxnLineID, EditSequence, TxnNumber), its computed totals and balances, and the status
 codes a sync engine meets (1, 500, 3100, 3120, 3140, 3200, 3210, 3231, 3250, 3391, locks).
 
@@ -25,6 +26,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from lxml import etree
 
+from . import qbd_reports
 from . import qbd_seed as seed
 from .qbd_xml import as_list, dict_to_element, element_to_dict, parse, qbxml_version
 
@@ -444,7 +446,10 @@ class CompanyFile:
         for key, value in (attrs or {}).items():
             rs.set(key, str(value))
         for child_name, value in content:
-            dict_to_element(child_name, value, rs)
+            if etree.iselement(value):  # built with its attributes (a report's ReportRet)
+                rs.append(value)
+            else:
+                dict_to_element(child_name, value, rs)
 
     def _take_fault(self, kinds, names):
         for fault in self.faults:
@@ -517,6 +522,8 @@ class CompanyFile:
                                                  "FullName") if k in gone], None)
         if base in ("TxnDeletedQuery", "ListDeletedQuery"):
             return self._deleted_query(base, body)
+        if base == "GeneralSummaryReportQuery":
+            return qbd_reports.general_summary(self, body)
         if base.endswith("Query"):
             kind = base[:-5]
             if kind in LIST_QUERY or kind == "Item" or kind in TXNS:
