@@ -142,3 +142,43 @@ def test_xero_the_budget_stops_the_reading(xero):
     result = books(xero, budget=ReadBudget(1))
     assert result.reads == 1 and result.unread == ["documents", "agings"]
     assert not result.documents and result.receivable_total is None
+
+
+# == QuickBooks Desktop: one request an exchange, against the sandbox's company file ==================
+
+def test_qbd_books_read_one_request_at_a_time():
+    from provider_sandbox import qbd_xml
+    from provider_sandbox.qbd import Clock, CompanyFile
+    from test_sandbox_qbd_reports import add, sale
+
+    from accounting_sync.providers import get_adapter
+    from accounting_sync.providers.books import RemoteBooks
+
+    company = CompanyFile(country="US", company_name="Books", clock=Clock())
+    customer = add(company, "Customer", "<Name>Acme</Name>")["ListID"]
+    first = sale(company, "Invoice", "Acme", "2026-12-02", [("Consulting", 2, None, "Tax")])
+    second = sale(company, "Invoice", "Acme", "2026-12-03", [("Consulting", 1, None, "Non")])
+    outside = sale(company, "Invoice", "Acme", "2025-11-03", [("Consulting", 1, None, "Non")])
+    adapter = get_adapter("quickbooks_desktop")
+    books, read, requests = RemoteBooks(), adapter.first_books_read(), []
+    known = {"invoice": [first["TxnID"], outside["TxnID"], "DEAD-1"]}
+    while read is not None:
+        request = adapter.books_request(read, date(2026, 12, 31), date(2026, 12, 1))
+        if qbd_xml.schema() is not None:
+            assert qbd_xml.validate(request) is None, qbd_xml.validate(request)
+        requests.append(read.part)
+        read = adapter.parse_books(read, company.handle(request), books, ("invoice", "bill"),
+                                   known, date(2026, 12, 31))
+    # the trial balance, the window's invoices, the linked ones outside it, the bills
+    assert requests == ["trial_balance", "documents", "known", "documents"]
+    assert set(books.documents) == {first["TxnID"], second["TxnID"], outside["TxnID"]}
+    assert books.not_found == {"DEAD-1"}
+    doc = books.documents[first["TxnID"]]
+    assert (doc.kind, doc.partner_id, doc.status) == ("invoice", customer, "posted")
+    assert doc.total == doc.balance and doc.tax > 0
+    receivable = books.trial_balance["name:Accounts Receivable"]
+    assert receivable.balance == doc.total + books.documents[second["TxnID"]].total
+    assert sum(r.balance for r in books.trial_balance.values()) == 0
+    # the agings come from the documents read: what the customer owes, dated to the as-of date
+    assert books.receivable == {customer: receivable.balance + books.documents[
+        outside["TxnID"]].balance}

@@ -744,20 +744,12 @@ class AccountingSyncConnection(models.Model):
     # Reconciliation
     # ------------------------------------------------------------------------------------
 
-    def _check_can_reconcile(self):
-        self.ensure_one()
-        if self._capabilities().queued:
-            raise UserError(self.env._(
-                "%(connection)s is reached only when its %(provider)s connector calls in: its "
-                "books are not compared here.", connection=self.name,
-                provider=self._provider_label()))
-        self._check_can_sync()
-
     def action_reconcile(self):
-        """Compare the books now, as of today, and open the result."""
+        """Compare the books now, as of today, and open the result (QuickBooks Desktop: asked
+        now, read at the connector's next session)."""
         self.ensure_one()
         self._check_sync_user()
-        self._check_can_reconcile()
+        self._check_can_sync()
         rec = self.env["accounting.sync.reconciliation"]._reconcile(self, user=self.env.user)
         self.sudo()._write_outside({"next_reconciliation_at": self._next_reconciliation()})
         return {"type": "ir.actions.act_window", "res_model": rec._name, "res_id": rec.id,
@@ -789,8 +781,6 @@ class AccountingSyncConnection(models.Model):
                                        ("sync_start_date", "!=", False),
                                        ("needs_reset", "=", False),
                                        ("reconcile_interval_days", ">", 0)]):
-            if connection._capabilities().queued:
-                continue
             if not connection.next_reconciliation_at:
                 connection.next_reconciliation_at = connection._next_reconciliation()
                 continue

@@ -34,6 +34,7 @@ from ..providers.base import utcnow
 from ..providers.documents import Chart
 from ..providers.incoming import PullResult, moment
 from ..providers.quickbooks_desktop import lists as qbd_lists
+from ..providers.quickbooks_desktop.books import Read
 from ..providers.quickbooks_desktop.pull import PULL_TYPES
 from .accounting_sync_qbwc_mixin import QBD
 from .run_context import RunContext
@@ -95,7 +96,7 @@ class AccountingSyncQbwcSession(models.Model):
     country = fields.Char(readonly=True)
     qbxml_version = fields.Char(string="qbXML Version", readonly=True)
     stage = fields.Selection([("link", "Reading lists"), ("push", "Sending"),
-                              ("pull", "Reading changes")],
+                              ("pull", "Reading changes"), ("reconcile", "Comparing the books")],
                              default="push", required=True, readonly=True)
     pull_cursors = fields.Text(readonly=True, default="{}",
                                help="Pull: where each type read up to in this session")
@@ -113,6 +114,11 @@ class AccountingSyncQbwcSession(models.Model):
     exchanges = fields.Integer(readonly=True)
     records_sent = fields.Integer(readonly=True)
     last_error = fields.Char(readonly=True)
+    reconciliation_id = fields.Many2one(
+        "accounting.sync.reconciliation", readonly=True, ondelete="set null",
+        help="The reconciliation this session reads the books for (after the pushes and "
+             "the pull)")
+    books_read = fields.Text(readonly=True, help="Reconciliation: the read handed out")
 
     # ------------------------------------------------------------------------------------
     # The calls (the controller passes each with its WSDL arguments)
@@ -188,7 +194,10 @@ class AccountingSyncQbwcSession(models.Model):
         self._recover(connection)
         link = not connection.qbwc_linked_at or connection.qbwc_link_requested
         if not link and not self.env["accounting.sync.binding"]._due_exists(connection) \
-                and not self._pull_due(connection, now):
+                and not self._pull_due(connection, now) \
+                and not self.env["accounting.sync.reconciliation"].sudo().search_count(
+                    [("connection_id", "=", connection.id),
+                     ("state", "in", ("queued", "running"))], limit=1):
             connection.qbwc_last_message = self.env._("Nothing to send.")
             return ["", "none"]
         ticket = secrets.token_urlsafe(32)
@@ -246,6 +255,8 @@ class AccountingSyncQbwcSession(models.Model):
                 session._link_page(response or "")
             elif session.stage == "pull":
                 session._pull_page(response or "")
+            elif session.stage == "reconcile":
+                session._books_page(response or "")
             else:
                 session._push_answer(response or "")
             return session._progress()
@@ -404,6 +415,8 @@ class AccountingSyncQbwcSession(models.Model):
                 max_returned=LIST_PAGE_SIZE)
         if self.stage == "pull":
             return self._pull_body()
+        if self.stage == "reconcile":
+            return self._books_body()
         Request = self.env["accounting.sync.request"].sudo()
         keys = (self.next_keys or "").split()
         body = key = None
@@ -415,8 +428,11 @@ class AccountingSyncQbwcSession(models.Model):
         if not body:
             planned = self._plan_next()
             if not planned:
-                # nothing to send: what changed in QuickBooks is read, when that is due
-                return self._pull_body() if self._start_pull() else None
+                # nothing to send: what changed in QuickBooks is read, when that is due,
+                # then the books compared, when asked
+                if self._start_pull():
+                    return self._pull_body()
+                return self._books_body() if self._start_reconcile() else None
             key, body = planned.key, planned.body
         Request._fetched(key)
         self.out_key = key
@@ -464,12 +480,14 @@ class AccountingSyncQbwcSession(models.Model):
         if self.stage == "pull":
             if self.link_index >= len(PULL_TYPES):
                 self._pull_done()
-                return 100
+                return 99 if self.stage == "reconcile" else 100
             return min(99, 90 + self.link_index)
+        if self.stage == "reconcile":
+            return 99 if self.books_read else 100
         if not self.next_keys:
             planned = self._plan_next()
             if planned is None:
-                return 99 if self._start_pull() else 100
+                return 99 if self._start_pull() or self._start_reconcile() else 100
             self.next_keys = " ".join([planned.key] + (self.next_keys or "").split())
         remaining = self.env["accounting.sync.binding"].sudo().search_count([
             ("connection_id", "=", self.connection_id.id), ("state", "=", "pending")])
@@ -652,7 +670,42 @@ class AccountingSyncQbwcSession(models.Model):
         self.env["accounting.sync.puller"].sudo()._advance(
             connection, self._pull_cursor_rows(), result, now)
         connection.last_pull_at = now
-        self.stage = "push"  # the session is done: closeConnection follows
+        if not self._start_reconcile():
+            self.stage = "push"  # the session is done: closeConnection follows
+
+    # ------------------------------------------------------------------------------------
+    # Reconciliation: the books read one request an exchange (providers' quickbooks_desktop
+    # books), after the pushes and the pull
+    # ------------------------------------------------------------------------------------
+
+    def _start_reconcile(self):
+        """The reconcile stage, when a reconciliation of the connection waits (else False)."""
+        if self.stage == "reconcile" and self.books_read:
+            return True
+        rec = self.env["accounting.sync.reconciliation"].sudo()._start_queued(
+            self.connection_id)
+        if not rec:
+            return False
+        read = self.connection_id._adapter().first_books_read()
+        self.write({"stage": "reconcile", "reconciliation_id": rec.id,
+                    "books_read": json.dumps(read.to_dict())})
+        return True
+
+    def _current_read(self):
+        return Read.from_dict(json.loads(self.books_read)) if self.books_read else None
+
+    def _books_body(self):
+        rec = self.reconciliation_id
+        return self.connection_id._adapter().books_request(
+            self._current_read(), rec.as_of_date, rec.connection_id.sync_start_date,
+            rec.basis)
+
+    def _books_page(self, response):
+        """One read answered: added to the reconciliation's books; the next read, or the
+        comparison once everything is read (or the read budget is spent)."""
+        read = self.reconciliation_id._queued_answer(self._current_read(), response)
+        self.run_id._count(reads=1)
+        self.books_read = json.dumps(read.to_dict()) if read else False
 
     # ------------------------------------------------------------------------------------
     # The end

@@ -1,4 +1,5 @@
 import io
+import json
 import logging
 import re
 
@@ -7,13 +8,13 @@ from odoo.exceptions import UserError
 from odoo.tools.misc import xlsxwriter
 
 from ..providers import ProviderError
-from ..providers.books import ReadBudget
+from ..providers.books import ReadBudget, books_from_dict, books_to_dict
 from .reconciler import Reconciler
 
 _logger = logging.getLogger(__name__)
 
-STATES = [("running", "Running"), ("done", "Done"), ("partial", "Partly read"),
-          ("failed", "Failed")]
+STATES = [("queued", "Waiting for the connector"), ("running", "Running"),
+          ("done", "Done"), ("partial", "Partly read"), ("failed", "Failed")]
 
 
 class AccountingSyncReconciliation(models.Model):
@@ -54,6 +55,10 @@ class AccountingSyncReconciliation(models.Model):
     unread = fields.Char(string="Not Read", readonly=True,
                          help="What the read budget left unread: not compared.")
     message = fields.Text(readonly=True)
+    remote_books = fields.Text(readonly=True, help="QuickBooks Desktop: what the Web "
+                                                   "Connector's answers held so far (JSON)")
+    known_ids = fields.Text(readonly=True, help="QuickBooks Desktop: the remote documents "
+                                                "linked in Odoo when the reading began (JSON)")
     line_ids = fields.One2many("accounting.sync.reconciliation.line", "reconciliation_id",
                                string="Lines")
     summary = fields.Char(compute="_compute_summary")
@@ -74,10 +79,16 @@ class AccountingSyncReconciliation(models.Model):
         self.ensure_one()
         if self.state == "running":
             return self.env._("Running")
+        if self.state == "queued":
+            return self.env._("Waiting for the next Web Connector session")
         if self.state == "failed":
             return self.env._("Failed: %(message)s", message=self.message or "")
-        said = self.env._("Agrees") if not self.difference_count else self.env._(
-            "%(count)s differences", count=self.difference_count)
+        if not self.difference_count:
+            said = self.env._("Agrees")
+        elif self.difference_count == 1:
+            said = self.env._("1 difference")
+        else:
+            said = self.env._("%(count)s differences", count=self.difference_count)
         if self.state == "partial":
             said = self.env._("%(said)s (%(unread)s not read: read budget spent)", said=said,
                               unread=self.unread)
@@ -94,36 +105,107 @@ class AccountingSyncReconciliation(models.Model):
         connection = connection.sudo()
         as_of = as_of or fields.Date.context_today(connection)
         budget = ReadBudget(connection.reconciliation_read_budget or None)
+        queued = connection._capabilities().queued
+        if queued:
+            waiting = self.sudo().search([("connection_id", "=", connection.id),
+                                          ("state", "in", ("queued", "running"))], limit=1)
+            if waiting:
+                return waiting  # asked already: one at a time
         rec = self.sudo().create({
             "connection_id": connection.id, "as_of_date": as_of, "basis": basis,
             "trigger": trigger, "user_id": (user or self.env.user).id,
+            "state": "queued" if queued else "running",
             "started_at": fields.Datetime.now(), "read_budget": budget.limit or 0})
+        if queued:
+            # its connector calls in: the books are read in its next session (_start_queued)
+            connection._log(self.env._(
+                "Reconciliation as of %(date)s asked: the books are compared at the next "
+                "Web Connector session.", date=fields.Date.to_string(as_of)))
+            return rec
         reconciler = Reconciler(connection, as_of, basis)
         try:
             known = reconciler.odoo_figures()
             books = connection._call_provider(lambda adapter, tokens: adapter.books(
                 tokens, connection.remote_company_id, as_of, connection.sync_start_date,
                 reconciler.kinds, known=known, basis=basis, budget=budget))
-            values = reconciler.lines(books)
         except (ProviderError, UserError) as e:
-            message = connection._message(e) if isinstance(e, ProviderError) else e.args[0]
-            rec.write({"state": "failed", "message": message, "reads_used": budget.used,
-                       "finished_at": fields.Datetime.now()})
-            rec._post_result()
+            rec._failed(e, budget.used)
             return rec
-        rec._keep_ignored(values)
+        rec._complete(reconciler, books, budget.used)
+        return rec
+
+    def _failed(self, error, reads):
+        message = self.connection_id._message(error) if isinstance(error, ProviderError) \
+            else error.args[0]
+        self.write({"state": "failed", "message": message, "reads_used": reads,
+                    "finished_at": fields.Datetime.now()})
+        self._post_result()
+
+    def _complete(self, reconciler, books, reads):
+        """The comparison of what was read (``books``) with Odoo's figures: the lines, the
+        counts, the result posted."""
+        values = reconciler.lines(books)
+        self._keep_ignored(values)
         self.env["accounting.sync.reconciliation.line"].sudo().create(
-            [dict(v, reconciliation_id=rec.id) for v in values])
-        rec.write({
+            [dict(v, reconciliation_id=self.id) for v in values])
+        self.write({
             "state": "done" if books.complete else "partial",
             "unread": ", ".join(self._part_names()[p] for p in books.unread) or False,
-            "reads_used": budget.used, "finished_at": fields.Datetime.now(),
+            "reads_used": reads, "finished_at": fields.Datetime.now(),
             "documents_compared": reconciler.counts["documents"],
             "partners_compared": reconciler.counts["partners"],
-            "accounts_compared": reconciler.counts["accounts"]})
-        rec._count_lines()
-        rec._post_result()
+            "accounts_compared": reconciler.counts["accounts"],
+            "remote_books": False, "known_ids": False})
+        self._count_lines()
+        self._post_result()
+
+    # -- QuickBooks Desktop: read over a Web Connector session ---------------------------------
+
+    @api.model
+    def _start_queued(self, connection):
+        """The oldest reconciliation of ``connection`` waiting for its connector, now
+        reading (Odoo's linked documents noted); None when none waits. One whose reading an
+        earlier session left unfinished (it failed, or the Web Connector stopped) is read
+        again from the start: sessions of a connection never overlap."""
+        rec = self.sudo().search([("connection_id", "=", connection.id),
+                                  ("state", "in", ("queued", "running"))], order="id", limit=1)
+        if not rec:
+            return None
+        reconciler = Reconciler(connection.sudo(), rec.as_of_date, rec.basis)
+        rec.write({"state": "running", "started_at": fields.Datetime.now(), "reads_used": 0,
+                   "known_ids": json.dumps(reconciler.odoo_figures()),
+                   "remote_books": json.dumps(books_to_dict(self._empty_books()))})
         return rec
+
+    @staticmethod
+    def _empty_books():
+        return books_from_dict({})
+
+    def _queued_answer(self, read, response):
+        """One read's response added to the books read so far; the next read (None when
+        everything is read, or the budget is spent: the comparison is then made)."""
+        self.ensure_one()
+        connection = self.connection_id.sudo()
+        books = books_from_dict(json.loads(self.remote_books or "{}"))
+        reconciler = Reconciler(connection, self.as_of_date, self.basis)
+        known = json.loads(self.known_ids or "{}")
+        used = self.reads_used + 1  # the read just answered
+        try:
+            following = connection._adapter().parse_books(
+                read, response, books, reconciler.kinds, known, self.as_of_date)
+        except ProviderError as e:
+            self._failed(e, used)
+            return None
+        if following is not None and self.read_budget and used >= self.read_budget:
+            books.unread = ["documents", "agings"]  # the trial balance is read first
+            following = None
+        books.reads = used
+        if following is None:
+            reconciler.odoo_figures()
+            self._complete(reconciler, books, used)
+            return None
+        self.write({"remote_books": json.dumps(books_to_dict(books)), "reads_used": used})
+        return following
 
     def _part_names(self):
         """The parts of the remote books (providers.books.PARTS), as a person reads them."""

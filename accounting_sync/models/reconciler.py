@@ -360,6 +360,12 @@ class Reconciler:
             row_key[key] = key
             if row.code:
                 row_key.setdefault(row.code, key)
+        def key_of(record):
+            """The trial balance row of a remote account: by its id, its code, else its
+            name (QuickBooks Desktop's report names accounts by their full name only)."""
+            return row_key.get(record.remote_id) or row_key.get(
+                "name:%s" % record.name) or record.remote_id
+
         grouped = defaultdict(lambda: [ZERO, 0, []])
         result = []
         odoo_balances = self._trial_balance()
@@ -367,7 +373,7 @@ class Reconciler:
         names = {a.id: a.display_name for a in accounts}
         for account_id, (balance, count) in odoo_balances.items():
             record = remote_of.get(account_id)
-            key = record and row_key.get(record.remote_id, record.remote_id)
+            key = record and key_of(record)
             if not record:
                 if balance:
                     result.append(self._line(
@@ -401,7 +407,7 @@ class Reconciler:
         for key, row in rows.items():
             if key in mapped_keys or not money(row.balance):
                 continue
-            if any(row_key.get(r.remote_id) == key for r in remote_of.values()):
+            if any(key_of(r) == key for r in remote_of.values()):
                 # mapped, with no Odoo activity in the window
                 self.counts["accounts"] += 1
                 result.append(self._line(

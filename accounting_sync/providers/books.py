@@ -20,7 +20,8 @@ stops where it is, :attr:`RemoteBooks.complete` is False and :attr:`RemoteBooks.
 the parts not read (``trial_balance``, ``agings``, ``documents``), so that the Odoo side
 compares only what was read and says what was not.
 """
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from datetime import date
 from decimal import Decimal
 
 PARTS = ("trial_balance", "agings", "documents")
@@ -143,3 +144,49 @@ def reading_parts(books, budget, steps):
             books.unread.append(part)
     books.reads = budget.used
     return books
+
+
+def books_to_dict(books):
+    """``books`` as JSON-safe data (amounts and dates as text): what a reconciliation read
+    over several Web Connector exchanges keeps between them."""
+    def plain(value):
+        if isinstance(value, (Decimal, date)):
+            return str(value) if isinstance(value, Decimal) else value.isoformat()
+        if isinstance(value, dict):
+            return {k: plain(v) for k, v in value.items()}
+        if isinstance(value, (list, tuple, set)):
+            return [plain(v) for v in sorted(value) if v is not None] \
+                if isinstance(value, set) else [plain(v) for v in value]
+        return value
+    return plain({
+        "documents": {k: asdict(d) for k, d in books.documents.items()},
+        "not_found": books.not_found, "receivable": books.receivable,
+        "payable": books.payable, "partner_names": books.partner_names,
+        "receivable_total": books.receivable_total, "payable_total": books.payable_total,
+        "trial_balance": {k: asdict(r) for k, r in books.trial_balance.items()},
+        "unread": books.unread, "reads": books.reads})
+
+
+def books_from_dict(data):
+    """The :class:`RemoteBooks` :func:`books_to_dict` gave."""
+    data = data or {}
+
+    def amount(value):
+        return None if value is None else Decimal(str(value))
+
+    documents = {}
+    for key, doc in (data.get("documents") or {}).items():
+        documents[key] = RemoteDocument(**dict(
+            doc, total=amount(doc.get("total")), tax=amount(doc.get("tax")),
+            balance=amount(doc.get("balance")), rate=amount(doc.get("rate")) or Decimal(1),
+            date=date.fromisoformat(doc["date"]) if doc.get("date") else None))
+    return RemoteBooks(
+        documents=documents, not_found=set(data.get("not_found") or ()),
+        receivable={k: amount(v) for k, v in (data.get("receivable") or {}).items()},
+        payable={k: amount(v) for k, v in (data.get("payable") or {}).items()},
+        partner_names=dict(data.get("partner_names") or {}),
+        receivable_total=amount(data.get("receivable_total")),
+        payable_total=amount(data.get("payable_total")),
+        trial_balance={k: TrialBalanceRow(**dict(r, balance=amount(r.get("balance"))))
+                       for k, r in (data.get("trial_balance") or {}).items()},
+        unread=list(data.get("unread") or ()), reads=int(data.get("reads") or 0))

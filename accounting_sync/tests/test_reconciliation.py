@@ -5,9 +5,11 @@ from datetime import date
 
 import openpyxl
 
+from odoo import Command, fields
 from odoo.tests import new_test_user, tagged
 
 from .common import QuickBooksOnlineSetup, SyncCase, XeroSetup
+from .test_quickbooks_desktop import QuickBooksDesktopCase
 
 AS_OF = date(2026, 6, 30)
 
@@ -302,6 +304,25 @@ class TestReconciliationQuickBooksOnline(ReconciliationCase, QuickBooksOnlineSet
     reads_for_books = 7       # trial balance, two agings, four document queries
     calls_beside_reads = 0
 
+    def test_reconciliation_tour(self):
+        """In a browser: the differences of a reconciliation, one ignored with a reason."""
+        moves = self.books(invoices=1)
+        self.edit_remote_amount(moves[0], 2.0)
+        rec = self.reconcile()
+        self.assertEqual(rec.difference_count, 5, self.describe(rec))
+        new_test_user(self.env, "tour_accountant", password="tour_accountant",
+                      groups="account.group_account_user,"
+                             "accounting_sync.group_accounting_sync_user",
+                      company_id=self.env.company.id)
+        self.start_tour("/odoo/action-accounting_sync.accounting_sync_reconciliation_action/%s"
+                        % rec.id, "accounting_sync_reconciliation_tour",
+                        login="tour_accountant")
+        line = rec.line_ids.filtered(lambda l: l.level == "document")
+        self.assertTrue(line.ignored)
+        self.assertEqual(line.ignore_reason, "Agreed with the accountant")
+        self.assertEqual(line.ignored_by_id.login, "tour_accountant")
+        self.assertEqual(rec.difference_count, 4)
+
     def add_remote_tax_account(self):
         """QBO makes its sales tax liability account when sales tax is set up."""
         self.sandbox.seed("qbo", "Account", {
@@ -399,3 +420,115 @@ class TestReconciliationXero(ReconciliationCase, XeroSetup, SyncCase):
             "LineItems": [{"Description": "Remote work", "Quantity": 1, "UnitAmount": amount,
                            "AccountCode": "200", "TaxType": "OUTPUT2"}]})
         return record["InvoiceID"]
+
+
+@tagged("post_install", "-at_install")
+class TestReconciliationQuickBooksDesktop(QuickBooksDesktopCase):
+    """QuickBooks Desktop: Reconcile asks, the Web Connector's next session reads the books
+    (its trial balance report and document queries, one request an exchange)."""
+
+    def setUp(self):
+        super().setUp()
+        (self.tax.invoice_repartition_line_ids | self.tax.refund_repartition_line_ids).filtered(
+            lambda r: r.repartition_type == "tax").account_id = \
+            self.company_data["default_account_tax_sale"]
+
+    def link_ledger(self):
+        self.link()
+        data = self.company_data
+        self.map("Accounts Receivable", account=data["default_account_receivable"])
+        self.map("Accounts Payable", account=data["default_account_payable"])
+        self.map("Sales Tax Payable", account=data["default_account_tax_sale"])
+        bank = data["default_journal_bank"]
+        for account in (bank.inbound_payment_method_line_ids.payment_account_id
+                        | bank.outbound_payment_method_line_ids.payment_account_id) \
+                - bank.default_account_id:
+            self.map(self.bank_remote, account=account)
+
+    def reconcile_in_a_session(self):
+        self.connection.last_pull_at = fields.Datetime.now()  # no pull in this session
+        action = self.connection.action_reconcile()
+        rec = self.env["accounting.sync.reconciliation"].browse(action["res_id"])
+        self.assertEqual(rec.state, "queued")
+        self.assertEqual(rec.reads_used, 0, "nothing is read before the Web Connector calls")
+        report = self.qbwc_session()
+        self.assertTrue(report.ok, report.describe())
+        return rec, report
+
+    def describe(self, rec):
+        return "\n".join("%s %s %s: %s (%s)" % (
+            l.level, l.name, l.difference_class, l.difference, l.message)
+            for l in rec.line_ids.filtered("difference_class"))
+
+    def test_the_books_are_compared_in_the_next_session(self):
+        self.link_ledger()
+        invoice = self.invoice(price=100.0)
+        second = self.invoice(price=10.0, quantity=1)
+        bill = self.invoice("in_invoice", price=50.0, quantity=2)
+        self.pay(invoice, amount=100.0)
+        self.assertTrue(self.qbwc_session().ok)
+        rec, report = self.reconcile_in_a_session()
+        self.assertIn("GeneralSummaryReportQueryRq", report.requests)
+        self.assertIn("InvoiceQueryRq", report.requests)
+        self.assertIn("BillQueryRq", report.requests)
+        self.assertEqual(rec.state, "done", rec.message)
+        self.assertEqual(rec.difference_count, 0, self.describe(rec))
+        self.assertEqual(rec.documents_compared, 3)
+        # the trial balance, then one query per document kind
+        self.assertEqual(rec.reads_used, 5)
+        self.assertEqual(self.connection.last_reconciliation_id, rec)
+        # one at a time: asking again while one waits gives the one waiting
+        waiting = self.connection.action_reconcile()["res_id"]
+        self.assertEqual(self.connection.action_reconcile()["res_id"], waiting)
+        # a document voided in QuickBooks, one never sent, a payment recorded only there
+        self.company_file.clock.advance(5)
+        self.company_file.act_as_user("void", "Invoice", id=self.binding(second).remote_id)
+        self.company_file.act_as_user("add", "BillPaymentCheck", record={
+            "PayeeEntityRef": {"ListID": self.binding(self.vendor).remote_id},
+            "TxnDate": "2026-03-10", "BankAccountRef": {"FullName": "Checking"},
+            "AppliedToTxnAdd": {"TxnID": self.binding(bill).remote_id,
+                                "PaymentAmount": "40.00"}})
+        self.connection.last_pull_at = fields.Datetime.now()  # no pull in this session
+        never = self.env["account.move"].create({
+            "move_type": "out_invoice", "partner_id": self.customer.id,
+            "invoice_date": date(2026, 3, 2), "date": date(2026, 3, 2),
+            "invoice_line_ids": [Command.create({"product_id": self.service.id,
+                                                 "quantity": 1, "price_unit": 5.0})]})
+        self.assertTrue(self.qbwc_session().ok)
+        rec = self.env["accounting.sync.reconciliation"].browse(waiting)
+        self.assertEqual(rec.state, "done", rec.message)
+        classes = {l.res_id: l.difference_class for l in rec.line_ids
+                   if l.level == "document" and l.difference_class}
+        self.assertEqual(classes.get(second.id), "voided", self.describe(rec))
+        self.assertEqual(classes.get(bill.id), "open_balance_differs", self.describe(rec))
+        self.assertNotIn(never.id, classes, "a draft is not in the books")
+
+    def test_the_read_budget_stops_the_reading(self):
+        self.link_ledger()
+        self.invoice(price=100.0)
+        self.assertTrue(self.qbwc_session().ok)
+        self.connection.reconciliation_read_budget = 2
+        rec, report = self.reconcile_in_a_session()
+        self.assertEqual(rec.state, "partial")
+        self.assertEqual(rec.reads_used, 2)
+        self.assertEqual(report.requests["GeneralSummaryReportQueryRq"], 1)
+        self.assertEqual(report.requests["InvoiceQueryRq"], 1)
+        self.assertNotIn("BillQueryRq", report.requests)
+        self.assertIn("the documents", rec.unread)
+
+    def test_a_reading_cut_short_is_read_again_next_session(self):
+        self.link_ledger()
+        self.invoice(price=100.0)
+        self.assertTrue(self.qbwc_session().ok)
+        self.connection.last_pull_at = fields.Datetime.now()
+        rec = self.env["accounting.sync.reconciliation"].browse(
+            self.connection.action_reconcile()["res_id"])
+        self.company_file.add_fault("connection_error")
+        report = self.qbwc_session()
+        self.assertTrue(report.connection_errors, report.describe())
+        self.assertIn(rec.state, ("queued", "running"))
+        report = self.qbwc_session()
+        self.assertTrue(report.ok, report.describe())
+        self.assertEqual(rec.state, "done", rec.message)
+        self.assertEqual(rec.difference_count, 0, self.describe(rec))
+        self.assertEqual(rec.reads_used, 5, "read again from the start, counted once")

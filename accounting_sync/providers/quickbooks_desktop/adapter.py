@@ -22,7 +22,7 @@ from ..sync_rules import (
     PayloadError, UsageError, chunks, digest, no_answer, record_label, single_kind,
     unreadable,
 )
-from . import host, lists, pull, qbxml
+from . import books, host, lists, pull, qbxml
 from . import pending as p
 from .outcomes import Outcomes
 from .reading import by_request_id
@@ -324,6 +324,22 @@ class QuickBooksDesktopAdapter(Adapter):
     def latest_cursor(*cursors):
         """:func:`.pull.latest_cursor`: the greatest of pull cursors (None for none)."""
         return pull.latest_cursor(*cursors)
+
+    # -- the books, as a reconciliation reads them (one request an exchange: .books) ---------
+
+    @staticmethod
+    def first_books_read():
+        """:func:`.books.first_read`."""
+        return books.first_read()
+
+    def books_request(self, read, as_of, start, basis="accrual"):
+        """:func:`.books.books_request` in this adapter's qbXML version."""
+        return books.books_request(read, as_of, start, basis, self.qbxml_version)
+
+    @staticmethod
+    def parse_books(read, response, remote_books, kinds, known, as_of):
+        """:func:`.books.parse_books`: the response added to ``remote_books``, the next read."""
+        return books.parse_books(read, response, remote_books, kinds, known, as_of)
 
     def settle(self, request):
         """The results of a request that needs no sending (``body`` None: every record
