@@ -55,6 +55,7 @@ class Reconciler:
         self.by_remote = {}    # remote id -> move id
         self.partners = {}     # (side, odoo partner id) -> remote id
         self.counts = defaultdict(int)
+        self.currencies = {}   # ISO code -> res.currency id
         self._t = connection.env._
 
     # -- Odoo's side ------------------------------------------------------------------------
@@ -204,11 +205,14 @@ class Reconciler:
         return result
 
     def _currency_of(self, code):
+        """The Odoo currency of an ISO code (the home currency for none), once a code."""
         if not code:
             return self.currency.id
-        currency = self.env["res.currency"].with_context(active_test=False).search(
-            [("name", "=", code)], limit=1)
-        return currency.id or self.currency.id
+        if code not in self.currencies:
+            self.currencies[code] = self.env["res.currency"].with_context(
+                active_test=False).search([("name", "=", code)], limit=1).id or \
+                self.currency.id
+        return self.currencies[code]
 
     def _compare_document(self, move, binding, doc, books):
         """(class, message) of one Odoo document against its remote copy (None: agree)."""
