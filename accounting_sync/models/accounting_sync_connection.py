@@ -309,7 +309,7 @@ class AccountingSyncConnection(models.Model):
             self.env.cr.execute("""
                 SELECT DISTINCT ON (connection_id) connection_id, id
                   FROM accounting_sync_reconciliation
-                 WHERE connection_id = ANY(%s) AND state != 'running'
+                 WHERE connection_id = ANY(%s) AND state NOT IN ('queued', 'running')
                  ORDER BY connection_id, id DESC
             """, (self.ids,))
             last = dict(self.env.cr.fetchall())
