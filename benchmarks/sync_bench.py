@@ -249,6 +249,11 @@ def run_phase(args, provider, n, one_per_document, time_scale):
                "--sandbox", args.sandbox, "--total", str(args.n)]
     if one_per_document:
         command.append("--one-per-document")
+    return phase_result(command, provider)
+
+
+def phase_result(command, provider):
+    """Run one phase (a process of its own) and answer the RESULT it printed."""
     output = subprocess.run(command, capture_output=True, text=True, env=dict(
         os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", "")))
     for line in output.stdout.splitlines():
