@@ -72,11 +72,11 @@ def qb(sb, monkeypatch):
     return client
 
 
-@pytest.fixture
-def xero(sb):
+def xero_api(sb, scope="openid offline_access accounting.invoices"):
+    """xero-python's AccountingApi with a token the sandbox granted for ``scope`` (PKCE)."""
     challenge = base64.urlsafe_b64encode(hashlib.sha256(VERIFIER.encode()).digest())
     code = approve(sb, sb.url + "/xero/identity/connect/authorize", {
-        "client_id": "xero-id", "scope": "openid offline_access accounting.invoices",
+        "client_id": "xero-id", "scope": scope,
         "code_challenge": challenge.rstrip(b"=").decode(), "code_challenge_method": "S256"},
         UK)["code"]
     tokens = requests.post(sb.url + "/xero/identity/connect/token", auth=("xero-id", "secret"),
@@ -91,6 +91,11 @@ def xero(sb):
     api = AccountingApi(client, base_url=sb.url + "/xero/api.xro/2.0")
     api.token = tokens["access_token"]
     return api
+
+
+@pytest.fixture
+def xero(sb):
+    return xero_api(sb)
 
 
 def qbo_error(excinfo):

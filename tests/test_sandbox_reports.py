@@ -5,40 +5,30 @@ computed from books posted through the API — exact figures per account, debits
 credits, agings that tie to the control accounts, remote edits and payments, voids, date
 filters, bad dates, call counting — and the shapes checked against the vendors' own schemas
 (Report.xsd, xero_accounting.yaml; skipped, saying so, where ../shared/specs is absent)."""
-import base64
-import hashlib
 import json
 import os
-import time
 from datetime import date, datetime, timezone
 from decimal import Decimal
 from pathlib import Path
 from types import SimpleNamespace
-from urllib.parse import parse_qs, urlsplit
 
 import jsonschema
 import pytest
 import requests
 import yaml
 from lxml import etree
-from quickbooks import QuickBooks
 from quickbooks.exceptions import QuickbooksException, ValidationException
 from quickbooks.objects.invoice import Invoice as QBInvoice
-from xero_python.accounting import (Account, AccountingApi, Contact, Contacts, Invoice, Invoices,
+from xero_python.accounting import (Account, Contact, Contacts, Invoice, Invoices,
                                     LineAmountTypes, LineItem, ManualJournal, ManualJournalLine,
                                     ManualJournals, Payment, Payments)
-from xero_python.api_client import ApiClient, Configuration
-from xero_python.api_client.oauth2 import OAuth2Token
 from xero_python.api_client.serializer import serialize
 from xero_python.exceptions import BadRequestException
 
 from provider_sandbox.core import now as sandbox_clock
 from provider_sandbox.qbo_accounting import today as company_today
+from test_sandbox_accounting import REALM, UK, qb, xero_api  # noqa: F401  (qb: a fixture)
 
-REDIRECT = "http://127.0.0.1:8069/callback"
-REALM = "9341453050000001"
-UK = "11111111-1111-4111-8111-111111111111"
-VERIFIER = "v" * 50
 AT = "2026-12-01"
 YEAR = {"start_date": "2026-01-01", "end_date": "2026-12-31"}
 SPECS = Path(os.environ.get("ACCOUNTING_SYNC_SPECS")
@@ -57,63 +47,12 @@ needs_xero_spec = pytest.mark.skipif(
            "folder to check the Xero report shape)" % XERO_SPEC)
 
 
-# -- clients ------------------------------------------------------------------------------------
-
-class LocalQuickBooks(QuickBooks):
-    """python-quickbooks pointed at the sandbox."""
-    base = None
-
-    @property
-    def api_url(self):
-        return self.base
-
-
-def approve(sb, url, params, company):
-    sb.configure(auto_approve={"login": "alice@example.com", "companies": [company]})
-    response = requests.get(url, params=dict(params, response_type="code", state="s",
-                                             redirect_uri=REDIRECT), allow_redirects=False,
-                            timeout=10)
-    assert response.status_code == 302, response.text
-    return {k: v[0] for k, v in parse_qs(urlsplit(response.headers["Location"]).query).items()}
-
-
-@pytest.fixture
-def qb(sb, monkeypatch):
-    monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")  # the sandbox is plain http
-    code = approve(sb, sb.url + "/qbo/connect/oauth2", {
-        "client_id": "qbo-id", "scope": "com.intuit.quickbooks.accounting"}, REALM)["code"]
-    tokens = requests.post(sb.url + "/qbo/oauth2/v1/tokens/bearer", auth=("qbo-id", "secret"),
-                           data={"grant_type": "authorization_code", "code": code,
-                                 "redirect_uri": REDIRECT}, timeout=10).json()
-    holder = SimpleNamespace(client_id="qbo-id", environment="sandbox",
-                             access_token=tokens["access_token"],
-                             refresh_token=tokens["refresh_token"])
-    client = LocalQuickBooks(auth_client=holder, company_id=REALM, minorversion=75)
-    client.base = sb.url + "/qbo/v3"
-    client.token = tokens["access_token"]
-    return client
-
+# -- clients (the sandbox accounting tests': python-quickbooks and xero-python) -----------------
 
 @pytest.fixture
 def xero(sb):
-    challenge = base64.urlsafe_b64encode(hashlib.sha256(VERIFIER.encode()).digest())
-    code = approve(sb, sb.url + "/xero/identity/connect/authorize", {
-        "client_id": "xero-id",
-        "scope": "openid offline_access accounting.invoices accounting.reports.trialbalance.read",
-        "code_challenge": challenge.rstrip(b"=").decode(), "code_challenge_method": "S256"},
-        UK)["code"]
-    tokens = requests.post(sb.url + "/xero/identity/connect/token", auth=("xero-id", "secret"),
-                           data={"grant_type": "authorization_code", "code": code,
-                                 "redirect_uri": REDIRECT, "code_verifier": VERIFIER},
-                           timeout=10).json()
-    client = ApiClient(Configuration(oauth2_token=OAuth2Token(
-        client_id="xero-id", client_secret="secret")), pool_threads=1)
-    token = dict(tokens, scope=tokens["scope"].split(), expires_at=time.time() + 1200)
-    client.oauth2_token_getter(lambda: token)
-    client.oauth2_token_saver(lambda new: None)
-    api = AccountingApi(client, base_url=sb.url + "/xero/api.xro/2.0")
-    api.token = tokens["access_token"]
-    return api
+    return xero_api(sb, "openid offline_access accounting.invoices "
+                        "accounting.reports.trialbalance.read")
 
 
 # -- QuickBooks Online: the books ------------------------------------------------------------------
