@@ -286,6 +286,7 @@ class AccountingSyncReconciliation(models.Model):
 
     def action_export_xlsx(self):
         self.ensure_one()
+        self.check_access("read")
         return {"type": "ir.actions.act_url", "target": "self",
                 "url": "/accounting_sync/reconciliation/%s/xlsx" % self.id}
 

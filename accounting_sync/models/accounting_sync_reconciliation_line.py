@@ -111,6 +111,7 @@ class AccountingSyncReconciliationLine(models.Model):
             "next": {"type": "ir.actions.client", "tag": "soft_reload"}}}
 
     def action_open_ignore_wizard(self):
+        self.check_access("read")
         return {"type": "ir.actions.act_window", "name": self.env._("Ignore differences"),
                 "res_model": "accounting.sync.reconciliation.ignore", "view_mode": "form",
                 "target": "new", "context": {"default_line_ids": self.ids}}

@@ -274,6 +274,16 @@ class ReconciliationCase:
         line = rec.line_ids[:1]
         self.assertRpcRefused("AccessError", user, "accounting.sync.reconciliation.line",
                               "write", [line.id], {"ignored": True})
+        # without Accounting Sync rights: no line action, no ignore wizard, no export
+        before = self.api_calls()
+        for method in ("action_sync_again", "action_unignore", "action_open_ignore_wizard"):
+            self.assertRpcRefused("AccessError", outsider,
+                                  "accounting.sync.reconciliation.line", method, [line.id])
+        self.assertRpcRefused("AccessError", outsider, "accounting.sync.reconciliation.ignore",
+                              "create", {"reason": "x", "line_ids": [(6, 0, line.ids)]})
+        self.assertRpcRefused("AccessError", outsider, "accounting.sync.reconciliation",
+                              "action_export_xlsx", [rec.id])
+        self.assertEqual(self.api_calls(), before, "nothing reached the provider")
 
     def test_the_schedule_reconciles_weekly(self):
         self.books(invoices=1)
